@@ -1,0 +1,159 @@
+"""What every collector shares: metric specs, the long-format row contract, rows -> families.
+
+Every collector sends one statement whose result is in *long format*: one row per series with
+a `metric` column naming the series' metric, one column per label (named after the label),
+and a `value` column. Columns a metric does not use are ignored for it. One extra row with
+`metric = '__now__'` carries the warehouse's `unix_timestamp(current_timestamp())` as its
+value, so an empty result is recognisable as broken and every snapshot knows its "as of".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Literal, Protocol
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from databricks_exporter.logs import get_logger
+from databricks_exporter.warehouse.errors import ResultError
+from databricks_exporter.warehouse.result import Statement, StatementResult, Value
+
+log = get_logger("collectors")
+
+NOW_ROW = "__now__"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One exported metric: its exact name, type, help text and label names."""
+
+    name: str
+    type: Literal["counter", "gauge"]
+    help: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CollectorData:
+    """The families a collector built from one statement result."""
+
+    families: tuple[Metric, ...]
+    as_of: float
+    series: int
+    #: Metrics withheld from this snapshot because some of their rows were unusable.
+    rejected: tuple[str, ...] = field(default=())
+
+
+class Collector(Protocol):
+    """A metric domain: the statement it sends and how its result becomes families."""
+
+    name: str
+    #: System tables the statement reads (for GRANT hints and readability self-metrics).
+    tables: tuple[str, ...]
+    metrics: tuple[MetricSpec, ...]
+
+    def statement(self) -> Statement:
+        """The one statement this collector sends per refresh."""
+
+    def build(self, result: StatementResult) -> CollectorData:
+        """Turn the statement's rows into metric families."""
+
+
+def load_sql(package: str, name: str) -> str:
+    """Read the `.sql` file that sits beside a collector module."""
+    return resources.files(package).joinpath(name).read_text(encoding="utf-8")
+
+
+def _label_value(value: Value) -> str:
+    if value is None:
+        return UNKNOWN
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _number(value: Value) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def _family(spec: MetricSpec) -> GaugeMetricFamily | CounterMetricFamily:
+    if spec.type == "counter":
+        return CounterMetricFamily(spec.name, spec.help, labels=spec.labels)
+    return GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
+
+
+def _require_columns(collector: str, specs: Iterable[MetricSpec], result: StatementResult) -> None:
+    needed = {"metric", "value"}.union(*(spec.labels for spec in specs))
+    missing = sorted(needed - result.column_index().keys())
+    if missing:
+        raise ResultError(
+            f"{collector}: result lacks column(s) {', '.join(missing)}",
+            statement_id=result.statement_id,
+        )
+
+
+def build_families(
+    collector: str, specs: tuple[MetricSpec, ...], result: StatementResult
+) -> CollectorData:
+    """Map long-format rows onto families; reject only the metrics whose rows are unusable."""
+    _require_columns(collector, specs, result)
+    index = result.column_index()
+    by_name = {spec.name: spec for spec in specs}
+    values: dict[str, dict[tuple[str, ...], float]] = {spec.name: {} for spec in specs}
+    rejected: set[str] = set()
+    as_of: float | None = None
+    duplicates = 0
+    for row in result.rows:
+        metric = row[index["metric"]]
+        value = _number(row[index["value"]])
+        if metric == NOW_ROW:
+            as_of = value
+            continue
+        spec = by_name.get(str(metric))
+        if spec is None:
+            log.warning("unexpected metric in result", collector=collector, metric=str(metric))
+            continue
+        if value is None:
+            rejected.add(spec.name)
+            continue
+        key = tuple(_label_value(row[index[label]]) for label in spec.labels)
+        series = values[spec.name]
+        if key in series:
+            duplicates += 1
+            value = series[key] + value if spec.type == "counter" else value
+        series[key] = value
+    if as_of is None:
+        raise ResultError(
+            f"{collector}: result has no {NOW_ROW} row (empty or truncated result)",
+            statement_id=result.statement_id,
+        )
+    if duplicates:
+        log.warning("duplicate series in result", collector=collector, rows=duplicates)
+    for name in sorted(rejected):
+        log.warning(
+            "metric withheld: non-numeric, NULL or NaN value", collector=collector, metric=name
+        )
+    families = []
+    series_count = 0
+    for spec in specs:
+        if spec.name in rejected:
+            continue
+        family = _family(spec)
+        for key in sorted(values[spec.name]):
+            family.add_metric(list(key), values[spec.name][key])
+        series_count += len(values[spec.name])
+        families.append(family)
+    return CollectorData(tuple(families), as_of, series_count, tuple(sorted(rejected)))
