@@ -29,6 +29,8 @@ from databricks_exporter.settings import (
 )
 
 ENV_PREFIX = "DATABRICKS_EXPORTER_"
+#: The demo listens on loopback only unless told otherwise.
+DEMO_LISTEN_ADDRESS = "127.0.0.1:9976"
 PROG = "databricks-exporter"
 
 
@@ -274,6 +276,10 @@ class _Values:
             return _parse_bool(text, option)
         return text
 
+    def is_set(self, dest: str) -> bool:
+        """Whether the flag or its env var was given."""
+        return getattr(self._parsed, dest) is not None or bool(self._env.get(BY_DEST[dest].env))
+
     def convert(self, dest: str, parse: Callable[[Any], Any]) -> Any:
         value = self.raw(dest)
         try:
@@ -439,9 +445,12 @@ def parse_settings(argv: Sequence[str], env: Mapping[str, str]) -> tuple[Setting
     values = _Values(parsed, env)
     warnings: list[str] = []
     demo = values.raw("demo") in (True, "true")
+    listen = values.convert("web_listen_address", _listen_addresses)
+    if demo and not values.is_set("web_listen_address"):
+        listen = (DEMO_LISTEN_ADDRESS,)
     settings = Settings(
         workspace=None if demo else _workspace(values, warnings),
-        listen_addresses=values.convert("web_listen_address", _listen_addresses),
+        listen_addresses=listen,
         web_config_file=values.convert(
             "web_config_file", lambda t: _readable_file(t) if t else None
         ),

@@ -1,0 +1,369 @@
+"""Background refresh: one task per collector, at most one statement in flight each.
+
+A refresh sends the collector's statement in a worker thread, builds and renders its families
+there, and publishes the rendered part. A failure keeps the previous part (until it is older
+than the collector's max age), records why, and picks the next attempt: the interval after a
+success or an ordinary failure, a jittered backoff after auth/network/throttling failures, and
+`table_probe_every` intervals while a table is not readable. When nobody has scraped for
+`idle_pause`, no new refresh starts until the next scrape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from databricks_exporter.clock import Clock
+from databricks_exporter.collectors.base import Collector, CollectorData
+from databricks_exporter.exposition import Exposition, Part, Rendered
+from databricks_exporter.logs import get_logger
+from databricks_exporter.selfmetrics import CollectorView, exporter_families, health_families
+from databricks_exporter.settings import CollectorSettings, Settings
+from databricks_exporter.status import CollectorStatus
+from databricks_exporter.warehouse.errors import (
+    InsufficientPermissionsError,
+    ResultError,
+    TableNotFoundError,
+    ThrottledError,
+    WarehouseError,
+)
+from databricks_exporter.warehouse.result import Statement, StatementResult
+
+log = get_logger("scheduler")
+
+HEALTH_PART = "_health"
+EXPORTER_PART = "_exporter"
+#: Failures worth retrying sooner than the interval, with backoff.
+TRANSIENT = frozenset({"auth", "network", "throttled"})
+#: Failures that mean a table is not readable: probe again every N intervals.
+UNREADABLE = frozenset({"table_missing", "permission"})
+#: Failures that say nothing bad about the workspace connection.
+CONTACT_OK = frozenset({"success", "table_missing", "permission", "failed", "bad_result"})
+BACKOFF_START = 15.0
+T = TypeVar("T")
+
+
+class Warehouse(Protocol):
+    """What the scheduler needs from the warehouse client."""
+
+    def execute(
+        self, statement: Statement, *, tags: Mapping[str, str], timeout: float | None = None
+    ) -> StatementResult:
+        """Run one statement to completion (blocking)."""
+
+    def cancel_all(self) -> None:
+        """Cancel every statement in flight on the warehouse."""
+
+
+@dataclass
+class _Runner:
+    """Mutable bookkeeping of one collector, touched only from the event loop."""
+
+    collector: Collector
+    settings: CollectorSettings
+    state: str = "idle"
+    first_done: bool = False
+    last_kind: str = "pending"
+    last_success: float | None = None
+    last_attempt: float | None = None
+    duration: float | None = None
+    as_of: float | None = None
+    series: int = 0
+    withheld: int = 0
+    serving: bool = False
+    stale: bool = False
+    fresh_until: float | None = None
+    failures: int = 0
+    retry_after: float = 0.0
+    next_due: float | None = None
+    detail: str = ""
+    statements: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def name(self) -> str:
+        return self.collector.name
+
+
+class Scheduler:
+    """Runs the collectors in the background and keeps the exposition current."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        collectors: Sequence[Collector],
+        warehouse: Warehouse,
+        exposition: Exposition,
+        *,
+        clock: Clock,
+        executor: Executor | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._settings = settings
+        self._runners = [_Runner(c, settings.collector(c.name)) for c in collectors]
+        self._warehouse = warehouse
+        self._exposition = exposition
+        self._clock = clock
+        self._executor = executor
+        self._rng = rng or random.Random()  # noqa: S311  (jitter, not cryptography)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._tables: dict[str, bool] = {}
+        self._up = False
+        self._last_scrape = clock.monotonic()
+        self._activity = asyncio.Event()
+        self._activity.set()
+        self._paused = False
+        self._publish_lock = asyncio.Lock()
+        exposition.set_order([HEALTH_PART, *(r.name for r in self._runners), EXPORTER_PART])
+
+    # ----- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Publish the self-metrics and start one task per collector."""
+        await self._publish({})
+        for runner in self._runners:
+            task = asyncio.create_task(self._run(runner), name=f"collector-{runner.name}")
+            self._tasks.append(task)
+
+    async def stop(self) -> None:
+        """Stop refreshing and cancel statements in flight on the warehouse."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await asyncio.get_running_loop().run_in_executor(None, self._warehouse.cancel_all)
+
+    # ----- ExporterState ---------------------------------------------------------------
+
+    def rendered(self) -> Rendered:
+        """The current pre-rendered exposition."""
+        return self._exposition.current
+
+    def ready(self) -> bool:
+        """True once every collector finished its first refresh attempt."""
+        return all(runner.first_done for runner in self._runners)
+
+    def scraped(self) -> None:
+        """Note a scrape; wakes collectors paused for lack of scrapes."""
+        self._last_scrape = self._clock.monotonic()
+        if not self._activity.is_set():
+            self._activity.set()
+
+    def collectors(self) -> list[CollectorStatus]:
+        """Status of every collector for the landing page, disabled ones included."""
+        running = {runner.name: runner for runner in self._runners}
+        statuses = []
+        for settings in self._settings.collectors:
+            runner = running.get(settings.name)
+            statuses.append(self._status(settings, runner))
+        return statuses
+
+    def _status(self, settings: CollectorSettings, runner: _Runner | None) -> CollectorStatus:
+        if runner is None:
+            return CollectorStatus(
+                settings.name, False, settings.interval, None, "disabled", None, None, 0
+            )
+        return CollectorStatus(
+            name=runner.name,
+            enabled=True,
+            interval=settings.interval,
+            last_attempt=runner.last_attempt,
+            last_result=runner.last_kind,
+            last_success=runner.last_success,
+            next_refresh=None if self._paused else runner.next_due,
+            series=runner.series,
+            detail=runner.detail,
+        )
+
+    # ----- the loop --------------------------------------------------------------------
+
+    async def _run(self, runner: _Runner) -> None:
+        while True:
+            await self._wait_until_scraped(runner)
+            await self._refresh(runner)
+            delay = self._next_delay(runner)
+            runner.next_due = self._clock.wall() + delay
+            await self._publish({})
+            await self._sleep(runner, delay)
+
+    async def _wait_until_scraped(self, runner: _Runner) -> None:
+        pause = self._settings.idle_pause
+        if pause <= 0 or self._clock.monotonic() - self._last_scrape < pause:
+            return
+        self._activity.clear()
+        if not self._paused:
+            self._paused = True
+            log.info("refreshes paused: no scrape recently", idle_for=pause)
+        runner.state = "paused"
+        await self._publish({})
+        await self._activity.wait()
+        if self._paused:
+            self._paused = False
+            log.info("refreshes resumed by a scrape")
+        runner.state = "idle"
+        if runner.fresh_until is not None:
+            runner.fresh_until = max(
+                runner.fresh_until, self._clock.monotonic() + runner.settings.max_age
+            )
+
+    async def _sleep(self, runner: _Runner, delay: float) -> None:
+        due = self._clock.monotonic() + delay
+        while (remaining := due - self._clock.monotonic()) > 0:
+            until_stale = self._until_stale(runner)
+            if until_stale is not None and until_stale <= 0:
+                await self._withdraw(runner)
+                continue
+            step = remaining if until_stale is None else min(remaining, until_stale)
+            await self._clock.sleep(step)
+
+    def _until_stale(self, runner: _Runner) -> float | None:
+        if not runner.serving or runner.fresh_until is None:
+            return None
+        return runner.fresh_until - self._clock.monotonic()
+
+    async def _withdraw(self, runner: _Runner) -> None:
+        runner.serving, runner.stale, runner.series = False, True, 0
+        log.warning(
+            "series withdrawn: no successful refresh within max age",
+            collector=runner.name,
+            max_age=runner.settings.max_age,
+        )
+        await self._publish({runner.name: None})
+
+    # ----- one refresh -----------------------------------------------------------------
+
+    async def _refresh(self, runner: _Runner) -> None:
+        runner.state = "running"
+        await self._publish({})
+        started = self._clock.monotonic()
+        part: Part | None = None
+        try:
+            result = await self._in_thread(self._execute, runner)
+            data, part = await self._in_thread(_build, runner.collector, result)
+        except WarehouseError as error:
+            self._failed(runner, error)
+        except Exception as error:  # a bug must not kill the collector's task
+            log.error("refresh crashed", collector=runner.name, exc_info=True)
+            self._failed(runner, ResultError(f"{type(error).__name__}: {error}"))
+        else:
+            self._succeeded(runner, data)
+        runner.duration = self._clock.monotonic() - started
+        runner.last_attempt = self._clock.wall()
+        runner.first_done = True
+        runner.state = "idle"
+        if part is not None:
+            await self._publish({runner.name: part})
+        elif runner.last_kind in UNREADABLE and runner.serving:
+            runner.serving, runner.series = False, 0
+            await self._publish({runner.name: None})
+
+    def _execute(self, runner: _Runner) -> StatementResult:
+        statement = runner.collector.statement()
+        tags = {"collector": runner.name}
+        return self._warehouse.execute(statement, tags=tags)
+
+    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, function, *args)
+
+    def _succeeded(self, runner: _Runner, data: CollectorData) -> None:
+        if runner.last_kind not in ("success", "pending"):
+            log.info("refresh recovered", collector=runner.name, after=runner.last_kind)
+        runner.statements["success"] += 1
+        runner.last_kind, runner.failures, runner.detail = "success", 0, ""
+        runner.last_success = self._clock.wall()
+        runner.fresh_until = self._clock.monotonic() + runner.settings.max_age
+        runner.as_of, runner.series = data.as_of, data.series
+        runner.withheld = len(data.rejected)
+        runner.serving, runner.stale = True, False
+        self._up = True
+        for table in runner.collector.tables:
+            self._tables[table] = True
+
+    def _failed(self, runner: _Runner, error: WarehouseError) -> None:
+        kind = error.kind
+        runner.statements[kind] += 1
+        runner.failures += 1
+        runner.detail = str(error)[:300]
+        if kind != runner.last_kind:
+            self._log_failure(runner, error)
+        runner.last_kind = kind
+        runner.retry_after = error.retry_after or 0.0 if isinstance(error, ThrottledError) else 0.0
+        self._up = kind in CONTACT_OK
+        if isinstance(error, TableNotFoundError | InsufficientPermissionsError):
+            for table in [error.table] if error.table else runner.collector.tables:
+                self._tables[table] = False
+
+    def _log_failure(self, runner: _Runner, error: WarehouseError) -> None:
+        if isinstance(error, TableNotFoundError | InsufficientPermissionsError):
+            table = error.table or ", ".join(runner.collector.tables)
+            log.warning(
+                "table not readable; its collector's metrics are absent until it is",
+                collector=runner.name,
+                table=table,
+                fix=_grant_hint(table, self._client_id()),
+                retry_every=runner.settings.interval * self._settings.table_probe_every,
+            )
+            return
+        log.error("refresh failed", collector=runner.name, kind=error.kind, err=str(error))
+
+    def _client_id(self) -> str:
+        workspace = self._settings.workspace
+        return workspace.client_id if workspace else "<service-principal-application-id>"
+
+    def _next_delay(self, runner: _Runner) -> float:
+        interval = runner.settings.interval
+        if runner.last_kind in TRANSIENT:
+            backoff = min(interval, BACKOFF_START * 2.0 ** (runner.failures - 1))
+            delay = min(backoff * self._rng.uniform(0.8, 1.2), interval)
+            return max(delay, runner.retry_after)
+        if runner.last_kind in UNREADABLE:
+            return interval * self._settings.table_probe_every
+        return interval
+
+    # ----- publishing ------------------------------------------------------------------
+
+    async def _publish(self, parts: Mapping[str, Part | None]) -> None:
+        """Publish `parts` with self-metrics rendered from the state at publishing time."""
+        async with self._publish_lock:
+            views = [self._view(runner) for runner in self._runners]
+            updates: dict[str, Part | None] = dict(parts)
+            updates[HEALTH_PART] = Part.render(health_families(self._up))
+            updates[EXPORTER_PART] = Part.render(
+                exporter_families(views, self._tables, self._paused)
+            )
+            await self._exposition.publish(updates)
+
+    def _view(self, runner: _Runner) -> CollectorView:
+        ok = None if runner.last_kind == "pending" else runner.last_kind == "success"
+        return CollectorView(
+            name=runner.name,
+            last_ok=ok,
+            last_success=runner.last_success,
+            last_attempt=runner.last_attempt,
+            duration=runner.duration,
+            as_of=runner.as_of if runner.serving else None,
+            stale=runner.stale,
+            series=runner.series,
+            state=runner.state,
+            withheld=runner.withheld,
+            statements=dict(runner.statements),
+        )
+
+
+def _build(collector: Collector, result: StatementResult) -> tuple[CollectorData, Part]:
+    data = collector.build(result)
+    return data, Part.render(data.families)
+
+
+def _grant_hint(table: str, principal: str) -> str:
+    schema = ".".join(table.split(".")[:2])
+    return (
+        f"GRANT USE CATALOG ON CATALOG system TO `{principal}`; "
+        f"GRANT USE SCHEMA ON SCHEMA {schema} TO `{principal}`; "
+        f"GRANT SELECT ON TABLE {table} TO `{principal}`"
+    )
