@@ -226,10 +226,19 @@ def _help_text(option: Option) -> str:
     return f"{option.help}{default} [env {option.env}]"
 
 
+def _metavar(option: Option) -> str:
+    if option.repeatable:
+        return "ADDRESS"
+    if option.default and option.default[-1] in "smhdwy" and option.default[0].isdigit():
+        return "DURATION"
+    return "VALUE"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with each flag's env var named in its help."""
     parser = argparse.ArgumentParser(
         prog=PROG,
+        usage="%(prog)s [flags]",
         description="Prometheus exporter for Databricks System Tables.",
         epilog="Flags win over environment variables; environment variables win over defaults.",
         formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=40, width=100),
@@ -249,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
                 option.flag,
                 dest=option.dest,
                 default=None,
-                metavar=option.metavar or "VALUE",
+                metavar=option.metavar or _metavar(option),
                 help=_help_text(option),
                 action="append" if option.repeatable else "store",
             )

@@ -162,7 +162,10 @@ def format_duration(seconds: float) -> str:
         return "0s"
     parts: list[str] = []
     remaining = round(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    units = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+    if remaining < 2 * 86400:  # "24h" reads better than "1d"
+        units = units[1:]
+    for unit, size in units:
         count, remaining = divmod(remaining, size)
         if count:
             parts.append(f"{count}{unit}")
