@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from databricks_exporter.cli import COLLECTOR_NAMES, OPTIONS, Option
+from databricks_exporter.cli import OPTIONS, Option
+from databricks_exporter.settings import COLLECTOR_NAMES
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
