@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from databricks_exporter.logs import get_logger
 from databricks_exporter.warehouse.errors import ResultError
-from databricks_exporter.warehouse.result import Statement, StatementResult, Value
+from databricks_exporter.warehouse.result import Parameter, Statement, StatementResult, Value
 
 log = get_logger("collectors")
 
@@ -66,6 +66,26 @@ class Collector(Protocol):
 def load_sql(package: str, name: str) -> str:
     """Read the `.sql` file that sits beside a collector module."""
     return resources.files(package).joinpath(name).read_text(encoding="utf-8")
+
+
+def window_text(seconds: float) -> str:
+    """A lookback as HELP texts state it: `24h`, `30d`, `90m`, `1h30m`."""
+    whole = round(seconds)
+    if whole != seconds or whole <= 0:
+        return f"{seconds:g}s"
+    if whole % 86400 == 0 and whole >= 2 * 86400:
+        return f"{whole // 86400}d"
+    parts = []
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        count, whole = divmod(whole, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
+def seconds_parameter(seconds: float) -> Parameter:
+    """A duration in whole seconds as a BIGINT statement parameter."""
+    return Parameter(round(seconds), "BIGINT")
 
 
 def _label_value(value: Value) -> str:

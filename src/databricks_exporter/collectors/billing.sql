@@ -1,0 +1,129 @@
+-- Billing collector: one statement, long-format rows
+-- (metric, workspace_id, sku_name, usage_date, value).
+--
+-- Parameters (all seconds):
+--   :billing_lookback_seconds       usage dates covered           (--billing-lookback)
+--   :price_change_lookback_seconds  price changes counted         (--price-change-lookback)
+--
+-- Date bound: a usage_date is inside the lookback when that (UTC) day overlaps the window
+-- [now - lookback, now], i.e. from the date of (now - lookback) through today, both included
+-- (31 dates for the default 30d). Later dates, if any, are ignored.
+
+WITH
+-- Usage inside the date bound, summed per hour of usage before anything is priced. All
+-- record types are summed, so a RETRACTION nets out the ORIGINAL it negates and a RESTATEMENT
+-- adds the corrected amount. The hour (usage_start_time) is kept because the price that
+-- applies is the one in effect when the usage started.
+usage_hours AS (
+  SELECT
+    workspace_id,
+    sku_name,
+    cloud,
+    usage_unit,
+    usage_date,
+    usage_start_time,
+    SUM(usage_quantity) AS quantity
+  FROM system.billing.usage
+  WHERE usage_date >= to_date(
+          timestampadd(SECOND, -:billing_lookback_seconds, current_timestamp()))
+    AND usage_date <= current_date()
+  GROUP BY workspace_id, sku_name, cloud, usage_unit, usage_date, usage_start_time
+),
+
+-- The whole price list: the cost needs old prices (usage of a month ago is priced as it was
+-- then) and a price change is recognised by the earlier price it replaces. One row per price
+-- change per SKU, so the table is small.
+prices AS (
+  SELECT
+    sku_name,
+    cloud,
+    currency_code,
+    usage_unit,
+    price_start_time,
+    price_end_time,
+    pricing.effective_list.default AS list_price
+  FROM system.billing.list_prices
+),
+
+-- Each usage hour with the USD list price in effect when it started
+-- (price_start_time <= usage_start_time < COALESCE(price_end_time, +infinity)) for the same
+-- SKU, cloud and unit. Overlapping price rows should not exist; if they do, the one that took
+-- effect last wins (then the higher price), so an hour is never priced twice. Hours without a
+-- price drop out: no price is an unknown cost, not a zero one.
+priced_hours AS (
+  SELECT
+    u.workspace_id,
+    u.sku_name,
+    u.usage_date,
+    CAST(u.quantity AS DOUBLE) * CAST(p.list_price AS DOUBLE) AS cost_usd
+  FROM usage_hours AS u
+  JOIN prices AS p
+    ON p.sku_name = u.sku_name
+    AND p.cloud = u.cloud
+    AND p.usage_unit = u.usage_unit
+    AND p.currency_code = 'USD'
+    AND p.price_start_time <= u.usage_start_time
+    AND (p.price_end_time IS NULL OR u.usage_start_time < p.price_end_time)
+  QUALIFY ROW_NUMBER() OVER (
+    PARTITION BY u.workspace_id, u.sku_name, u.cloud, u.usage_unit, u.usage_date,
+      u.usage_start_time
+    ORDER BY p.price_start_time DESC, p.list_price DESC
+  ) = 1
+),
+
+-- DBUs per day; a day whose corrections net to zero is reported as 0.
+dbus AS (
+  SELECT workspace_id, sku_name, usage_date, SUM(quantity) AS dbus
+  FROM usage_hours
+  WHERE usage_unit = 'DBU'
+  GROUP BY workspace_id, sku_name, usage_date
+),
+
+-- Cost per day over every usage unit that has a USD list price; a (workspace, SKU, day) whose
+-- usage matched no price at all has no series.
+costs AS (
+  SELECT workspace_id, sku_name, usage_date, SUM(cost_usd) AS cost_usd
+  FROM priced_hours
+  GROUP BY workspace_id, sku_name, usage_date
+),
+
+-- Price rows that took effect inside the price-change window and replace an earlier price of
+-- the same (sku_name, cloud, currency_code, usage_unit): some row of that key started strictly
+-- earlier. A SKU's first-ever price is not a change; SKUs without changes have no series.
+price_changes AS (
+  SELECT sku_name, COUNT(*) AS changes
+  FROM (
+    SELECT
+      sku_name,
+      price_start_time,
+      price_start_time > MIN(price_start_time) OVER (
+        PARTITION BY sku_name, cloud, currency_code, usage_unit
+      ) AS replaces_earlier
+    FROM prices
+  ) AS history
+  WHERE replaces_earlier
+    AND price_start_time >= timestampadd(
+          SECOND, -:price_change_lookback_seconds, current_timestamp())
+    AND price_start_time <= current_timestamp()
+  GROUP BY sku_name
+)
+
+SELECT
+  '__now__' AS metric,
+  CAST(NULL AS STRING) AS workspace_id,
+  CAST(NULL AS STRING) AS sku_name,
+  CAST(NULL AS STRING) AS usage_date,
+  CAST(unix_timestamp(current_timestamp()) AS DOUBLE) AS value
+UNION ALL
+SELECT
+  'databricks_billing_dbus_total', workspace_id, sku_name, CAST(usage_date AS STRING),
+  CAST(dbus AS DOUBLE)
+FROM dbus
+UNION ALL
+SELECT
+  'databricks_billing_cost_estimate_usd', workspace_id, sku_name, CAST(usage_date AS STRING),
+  CAST(cost_usd AS DOUBLE)
+FROM costs
+UNION ALL
+SELECT 'databricks_price_change_events', NULL, sku_name, NULL, CAST(changes AS DOUBLE)
+FROM price_changes
