@@ -75,6 +75,8 @@ def _rewrite_tables(tree: exp.Expr, known: frozenset[str]) -> frozenset[str]:
     ctes = _cte_names(tree)
     used: set[str] = set()
     for table in list(tree.find_all(exp.Table)):
+        if not isinstance(table.this, exp.Identifier):
+            continue  # a table-valued function such as range(5) or explode(...)
         name = _qualified(table)
         if not table.catalog and not table.db and name in ctes:
             continue
