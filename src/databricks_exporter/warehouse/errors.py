@@ -72,6 +72,12 @@ class ConnectionFailedError(WarehouseError):
     kind = "network"
 
 
+class ServerError(WarehouseError):
+    """The workspace answered with a server error (HTTP 500, 502, 504) or an unreadable reply."""
+
+    kind = "server"
+
+
 class StatementFailedError(WarehouseError):
     """The warehouse ran the statement and it failed for another reason (state FAILED)."""
 
