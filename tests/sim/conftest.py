@@ -14,8 +14,8 @@ from .helpers import FROZEN_NOW, sdk_client
 
 @pytest.fixture(scope="module")
 def workspace() -> Iterator[ThreadedWorkspace]:
-    """One workspace per test module, clock frozen, small chunks so chunking is exercised."""
-    with ThreadedWorkspace(now=FROZEN_NOW, chunk_bytes=4096) as ws:
+    """One workspace per test module: empty tables, clock frozen, small chunks."""
+    with ThreadedWorkspace(now=FROZEN_NOW, chunk_bytes=4096, generate=False) as ws:
         yield ws
 
 

@@ -59,3 +59,34 @@ def wait_terminal(
 
     poll_until(done, deadline=deadline)
     return latest[0]
+
+
+def state(response: StatementResponse) -> StatementState | None:
+    """The statement's state, or None when the response has no status."""
+    return response.status.state if response.status is not None else None
+
+
+def rows(response: StatementResponse) -> list[list[str | None]]:
+    """The first chunk's rows."""
+    if response.result is None or response.result.data_array is None:
+        return []
+    return [list(row) for row in response.result.data_array]
+
+
+def error_text(response: StatementResponse) -> str:
+    """`sql_state error_code: message` of a FAILED statement, for asserting on."""
+    status = response.status
+    if status is None or status.error is None:
+        return ""
+    code = status.error.error_code.value if status.error.error_code else None
+    return f"{status.sql_state} {code}: {status.error.message}"
+
+
+def run_sql(
+    client: WorkspaceClient, ws: ThreadedWorkspace, sql: str, **kw: Any
+) -> StatementResponse:
+    """Execute `sql` on the workspace's warehouse, waiting up to 30 s."""
+    kw.setdefault("wait_timeout", "30s")
+    return client.statement_execution.execute_statement(
+        statement=sql, warehouse_id=ws.warehouse_id, **kw
+    )

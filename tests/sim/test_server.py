@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import InvalidParameterValue, InvalidState, ResourceDoesNotExist
 from databricks.sdk.service.sql import (
     ColumnInfoTypeName,
     ExecuteStatementRequestOnWaitTimeout,
+    QueryTag,
     StatementParameterListItem,
     StatementState,
 )
 
 from databricks_exporter.sim import ThreadedWorkspace
 
-from .helpers import FROZEN_NOW, sdk_client, wait_terminal
+from .helpers import FROZEN_NOW, error_text, rows, run_sql, sdk_client, state, wait_terminal
 
 
 def test_oauth_m2m_is_detected_and_a_statement_succeeds(
@@ -109,3 +112,71 @@ def test_on_wait_timeout_cancel_returns_canceled(
     final = wait_terminal(client, response.statement_id)
     assert final.status is not None
     assert final.status.state == StatementState.CANCELED
+
+
+def test_wait_timeout_zero_returns_at_once_and_polls_to_succeeded(
+    ws: ThreadedWorkspace, client: WorkspaceClient
+) -> None:
+    response = run_sql(client, ws, "SELECT 1 AS one", wait_timeout="0s")
+    assert state(response) == StatementState.PENDING
+    final = wait_terminal(client, response.statement_id or "")
+    assert state(final) == StatementState.SUCCEEDED
+    assert rows(final) == [["1"]]
+
+
+@pytest.mark.parametrize("wait", ["1s", "51s", "10", "abc"])
+def test_wait_timeout_outside_the_api_range_is_refused(
+    ws: ThreadedWorkspace, client: WorkspaceClient, wait: str
+) -> None:
+    with pytest.raises(InvalidParameterValue, match="wait_timeout"):
+        run_sql(client, ws, "SELECT 1", wait_timeout=wait)
+
+
+def test_unknown_warehouse_is_resource_does_not_exist(client: WorkspaceClient) -> None:
+    with pytest.raises(ResourceDoesNotExist, match="nope"):
+        client.statement_execution.execute_statement(statement="SELECT 1", warehouse_id="nope")
+
+
+def test_unknown_statement_is_resource_does_not_exist(client: WorkspaceClient) -> None:
+    with pytest.raises(ResourceDoesNotExist):
+        client.statement_execution.get_statement("01f1-no-such-statement")
+
+
+def test_too_many_query_tags_are_refused(ws: ThreadedWorkspace, client: WorkspaceClient) -> None:
+    tags = [QueryTag(key=f"k{i}", value="v") for i in range(21)]
+    with pytest.raises(InvalidParameterValue, match="query_tags"):
+        run_sql(client, ws, "SELECT 1", query_tags=tags)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM system.billing.nope", "42P01 BAD_REQUEST: [TABLE_OR_VIEW_NOT_FOUND]"),
+        ("SELEC 1", "42601 BAD_REQUEST: [PARSE_SYNTAX_ERROR]"),
+        ("SELECT :missing", "42P02 BAD_REQUEST: [UNBOUND_SQL_PARAMETER]"),
+        ("SELECT no_such_column FROM range(1)", "42703 BAD_REQUEST: [UNRESOLVED_COLUMN"),
+    ],
+)
+def test_sql_errors_are_failed_statements_with_sql_state(
+    ws: ThreadedWorkspace, client: WorkspaceClient, sql: str, expected: str
+) -> None:
+    response = run_sql(client, ws, sql)
+    assert state(response) == StatementState.FAILED
+    assert error_text(response).startswith(expected)
+
+
+def test_chunks_of_a_failed_statement_are_refused(
+    ws: ThreadedWorkspace, client: WorkspaceClient
+) -> None:
+    response = run_sql(client, ws, "SELEC 1")
+    with pytest.raises(InvalidState):
+        client.statement_execution.get_statement_result_chunk_n(response.statement_id or "", 0)
+
+
+def test_requests_without_a_valid_token_are_unauthenticated(ws: ThreadedWorkspace) -> None:
+    url = f"{ws.url}/api/2.0/sql/statements"
+    body = {"statement": "SELECT 1", "warehouse_id": ws.warehouse_id}
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        reply = requests.post(url, json=body, headers=headers, timeout=10)
+        assert reply.status_code == 401
+        assert reply.json()["error_code"] == "UNAUTHENTICATED"

@@ -15,8 +15,8 @@ from databricks_exporter.logs import get_logger
 log = get_logger("sim.database")
 
 
-def _empty_database(path: str | None) -> duckdb.DuckDBPyConnection:
-    """The schema alone, for when no generator is available."""
+def empty_database(path: str | None = None) -> duckdb.DuckDBPyConnection:
+    """The system tables with no rows (tests that bring their own, or no generator yet)."""
     con = duckdb.connect(path or ":memory:")
     con.execute("ATTACH ':memory:' AS databricks_system")
     con.execute("SET TimeZone = 'UTC'")
@@ -25,15 +25,23 @@ def _empty_database(path: str | None) -> duckdb.DuckDBPyConnection:
 
 
 def open_database(
-    path: str | None, *, seed: int, scale: str, now: dt.datetime, size_factor: float
+    path: str | None,
+    *,
+    seed: int,
+    scale: str,
+    now: dt.datetime,
+    size_factor: float,
+    generate: bool = True,
 ) -> tuple[duckdb.DuckDBPyConnection, Any]:
     """Create the database and generate its rows; returns the connection and generation stats."""
+    if not generate:
+        return empty_database(path), None
     started = time.perf_counter()
     try:
         generator = importlib.import_module("databricks_exporter.sim.generator")
     except ModuleNotFoundError:
         log.warning("no data generator; the system tables are empty")
-        return _empty_database(path), None
+        return empty_database(path), None
     con = generator.create_database(path)
     stats = generator.generate(con, seed=seed, scale=scale, now=now, size_factor=size_factor)
     log.info(

@@ -154,7 +154,7 @@ async def reset_middleware(request: web.Request, handler: Handler) -> web.Stream
     if applies and ctx.faults.take("reset_connections") is not None:
         ctx.stats.fault("connection_reset")
         _abort(request)
-        raise ConnectionResetError("connection reset by the simulated workspace")
+        return web.Response(status=499)  # never written: the transport is gone
     return await handler(request)
 
 

@@ -32,7 +32,7 @@ DEFAULT_CLIENT_ID = "databricks-sim-client"
 DEFAULT_CLIENT_SECRET = "dosesim-not-a-real-secret"  # noqa: S105 - the simulator's own fake secret
 DEFAULT_WAREHOUSE_ID = "abc123def456"
 DEFAULT_WORKSPACE_ID = "1234567890123456"
-DEFAULT_ACCOUNT_ID = "a1b2c3d4-0000-4000-8000-00000000000a"
+DEFAULT_ACCOUNT_ID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 DEFAULT_CHUNK_BYTES = 1024 * 1024
 _PURGE_AFTER = 12 * 3600.0
 _SWEEP_SECONDS = 30.0
@@ -71,6 +71,7 @@ class SimulatedWorkspace:
         result_ttl: float = 3600.0,
         workers: int = 8,
         allow_remote: bool = False,
+        generate: bool = True,
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise ValueError(f"refusing to listen on non-loopback {host!r} without allow_remote")
@@ -88,6 +89,7 @@ class SimulatedWorkspace:
         self._tokens = TokenIssuer(token_ttl)
         self._stats = Stats()
         self._database = os.fspath(database) if database is not None else None
+        self._generate = generate
         self._chunk_bytes, self._result_ttl, self._workers = chunk_bytes, result_ttl, workers
         self._con: duckdb.DuckDBPyConnection | None = None
         self._reader: duckdb.DuckDBPyConnection | None = None
@@ -157,6 +159,7 @@ class SimulatedWorkspace:
             scale=self.scale,
             now=self._clock.now(),
             size_factor=self.size_factor,
+            generate=self._generate,
         )
         self._con = con
         self._engine = Engine(con, self._workers)
