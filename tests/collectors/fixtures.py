@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 import duckdb
@@ -33,13 +34,17 @@ def insert(
 ) -> None:
     """Insert rows into `system.<schema>.<table>`, naming only the columns given."""
     _, schema, name = table.split(".")
+    batches: dict[tuple[str, ...], list[Mapping[str, object]]] = defaultdict(list)
     for row in rows:
-        columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        con.execute(
-            f"INSERT INTO {CATALOG}.{schema}.{name} ({columns}) VALUES ({marks})",
-            list(row.values()),
-        )
+        batches[tuple(row)].append(row)
+    for columns, batch in batches.items():
+        for first in range(0, len(batch), 500):
+            chunk = batch[first : first + 500]
+            marks = ", ".join("(" + ", ".join("?" for _ in columns) + ")" for _ in chunk)
+            con.execute(
+                f"INSERT INTO {CATALOG}.{schema}.{name} ({', '.join(columns)}) VALUES {marks}",
+                [row[column] for row in chunk for column in columns],
+            )
 
 
 def collect(
