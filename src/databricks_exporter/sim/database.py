@@ -17,9 +17,9 @@ log = get_logger("sim.database")
 
 def empty_database(path: str | None = None) -> duckdb.DuckDBPyConnection:
     """The system tables with no rows (tests that bring their own, or no generator yet)."""
-    con = duckdb.connect(path or ":memory:")
-    con.execute("ATTACH ':memory:' AS databricks_system")
-    con.execute("SET TimeZone = 'UTC'")
+    con = duckdb.connect(":memory:")
+    con.execute("SET GLOBAL TimeZone = 'UTC'")
+    con.execute("ATTACH ? AS databricks_system", [path or ":memory:"])
     con.execute(resources.files(__package__).joinpath("schema.sql").read_text())
     return con
 
