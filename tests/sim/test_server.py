@@ -180,3 +180,12 @@ def test_requests_without_a_valid_token_are_unauthenticated(ws: ThreadedWorkspac
         reply = requests.post(url, json=body, headers=headers, timeout=10)
         assert reply.status_code == 401
         assert reply.json()["error_code"] == "UNAUTHENTICATED"
+
+
+def test_catalog_and_schema_of_the_request_qualify_table_names(
+    ws: ThreadedWorkspace, client: WorkspaceClient
+) -> None:
+    response = run_sql(
+        client, ws, "SELECT count(*) FROM list_prices", catalog="system", schema="billing"
+    )
+    assert rows(response) == [["0"]]

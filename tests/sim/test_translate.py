@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
-from databricks_exporter.sim.translate import SqlError, bind_parameters, translate
+from databricks_exporter.sim.translate import Defaults, SqlError, bind_parameters, translate
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, 30, 900000, tzinfo=dt.UTC)
 TABLES = frozenset({"system.billing.usage", "system.query.history"})
@@ -137,3 +137,13 @@ def test_malformed_parameter_value_is_cast_invalid_input() -> None:
         bind_parameters(frozenset({"n"}), {"n": ("ten", "INT")})
     assert caught.value.error_class == "CAST_INVALID_INPUT"
     assert caught.value.sql_state == "22018"
+
+
+def test_request_catalog_and_schema_qualify_short_names(con: duckdb.DuckDBPyConnection) -> None:
+    sql = "SELECT count(*) FROM history JOIN query.history h2 USING (i)"
+    defaults = Defaults(catalog="system", schema="query")
+    translated = translate(sql, now=NOW, known_tables=TABLES, defaults=defaults)
+    assert translated.tables == frozenset({"system.query.history"})
+    assert con.execute(translated.sql).fetchall() == [(48,)]
+    with pytest.raises(SqlError, match="TABLE_OR_VIEW_NOT_FOUND"):
+        translate("SELECT * FROM history", now=NOW, known_tables=TABLES)

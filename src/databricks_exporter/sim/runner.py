@@ -22,7 +22,7 @@ from databricks_exporter.sim.statements import (
     split_chunks,
 )
 from databricks_exporter.sim.stats import Stats
-from databricks_exporter.sim.translate import SqlError, bind_parameters, translate
+from databricks_exporter.sim.translate import Defaults, SqlError, bind_parameters, translate
 
 log = get_logger("sim.runner")
 
@@ -120,7 +120,10 @@ class Runner:
         statement.state, statement.started = "RUNNING", time.monotonic()
         try:
             translated = translate(
-                request.statement, now=self._clock.now(), known_tables=self._visible_tables()
+                request.statement,
+                now=self._clock.now(),
+                known_tables=self._visible_tables(),
+                defaults=Defaults(request.catalog, request.schema),
             )
             self._check_permissions(translated.tables)
             params = bind_parameters(translated.parameters, request.parameters)

@@ -70,16 +70,32 @@ def _qualified(table: exp.Table) -> str:
     return ".".join(part for part in (table.catalog, table.db, table.name) if part).lower()
 
 
-def _rewrite_tables(tree: exp.Expr, known: frozenset[str]) -> frozenset[str]:
+@dataclass(frozen=True)
+class Defaults:
+    """The request's `catalog` and `schema`, which qualify shorter table names."""
+
+    catalog: str | None = None
+    schema: str | None = None
+
+
+def _qualify(table: exp.Table, defaults: Defaults) -> None:
+    if not table.db and defaults.schema:
+        table.set("db", exp.to_identifier(defaults.schema))
+    if not table.catalog and table.db and defaults.catalog:
+        table.set("catalog", exp.to_identifier(defaults.catalog))
+
+
+def _rewrite_tables(tree: exp.Expr, known: frozenset[str], defaults: Defaults) -> frozenset[str]:
     """Point `system.*` tables at the DuckDB catalog; refuse tables that do not exist."""
     ctes = _cte_names(tree)
     used: set[str] = set()
     for table in list(tree.find_all(exp.Table)):
         if not isinstance(table.this, exp.Identifier):
             continue  # a table-valued function such as range(5) or explode(...)
-        name = _qualified(table)
-        if not table.catalog and not table.db and name in ctes:
+        if not table.catalog and not table.db and table.name.lower() in ctes:
             continue
+        _qualify(table, defaults)
+        name = _qualified(table)
         if name not in known:
             shown = ".".join(f"`{part}`" for part in name.split("."))
             raise SqlError(
@@ -162,11 +178,17 @@ def _rewrite_functions(tree: exp.Expr, now: dt.datetime) -> exp.Expr:
     return tree.transform(transform).transform(clock)
 
 
-def translate(sql: str, *, now: dt.datetime, known_tables: frozenset[str]) -> Translated:
+def translate(
+    sql: str,
+    *,
+    now: dt.datetime,
+    known_tables: frozenset[str],
+    defaults: Defaults | None = None,
+) -> Translated:
     """Translate one Databricks SQL statement for DuckDB, as of the simulated `now`."""
     tree = parse_databricks(sql)
     parameters = frozenset(p.name for p in tree.find_all(exp.Placeholder) if p.name)
-    tables = _rewrite_tables(tree, known_tables)
+    tables = _rewrite_tables(tree, known_tables, defaults or Defaults())
     tree = _rewrite_functions(tree, now)
     return Translated(sql=tree.sql(dialect="duckdb"), tables=tables, parameters=parameters)
 
