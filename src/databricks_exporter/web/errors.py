@@ -19,3 +19,9 @@ class WebConfigError(StartupError):
         super().__init__(f"{key}: {problem}" if key else problem)
         self.key = key
         self.problem = problem
+
+    def within(self, context: str) -> WebConfigError:
+        """The same error with `context` (flag and file) in front of its message."""
+        error = WebConfigError(self.key, self.problem)
+        error.args = (f"{context}: {self}",)
+        return error

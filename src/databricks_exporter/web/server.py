@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import socket
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from databricks_exporter.logs import get_logger
 from databricks_exporter.settings import Settings, parse_listen_address
 from databricks_exporter.status import ExporterState
+from databricks_exporter.web.auth import BasicAuth
 from databricks_exporter.web.config import WebConfig, load_web_config
 from databricks_exporter.web.connection import Connections, Limits, TlsPolicy
 from databricks_exporter.web.errors import CONFIG_FLAG, LISTEN_FLAG, StartupError, WebConfigError
@@ -21,6 +25,19 @@ from databricks_exporter.web.reload import ConfigWatcher
 log = get_logger("web")
 BACKLOG = 1024
 _NO_IPV6 = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
+
+
+class _ProtocolLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's protocol logger, with malformed requests (the client's fault) at debug.
+
+    aiohttp logs a bad request line or an oversized header as an error with a traceback; a
+    stream of junk would flood the log.
+    """
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if isinstance(kwargs.get("exc_info"), HttpProcessingError):
+            level = min(level, logging.DEBUG)
+        super().log(level, msg, *args, **kwargs)
 
 
 def _bind_error(address: str, host: str, error: OSError) -> StartupError:
@@ -74,6 +91,11 @@ class WebServer:
         ]
 
     @property
+    def auth(self) -> BasicAuth:
+        """The basic-auth verifier (its `bcrypt_runs` shows the cache at work)."""
+        return self._front.auth
+
+    @property
     def connections(self) -> Connections | None:
         """The live connections (for tests and diagnostics)."""
         return self._connections
@@ -90,7 +112,7 @@ class WebServer:
         try:
             return load_web_config(path)
         except WebConfigError as error:
-            raise WebConfigError(error.key, f"{CONFIG_FLAG} {path}: {error}") from None
+            raise error.within(f"{CONFIG_FLAG} {path}") from None
 
     async def start(self) -> None:
         """Load the web config and bind every listen address; raises StartupError."""
@@ -101,6 +123,7 @@ class WebServer:
             self._front.application(),
             handle_signals=False,
             access_log=None,
+            logger=_ProtocolLog(logging.getLogger("aiohttp.server")),
             keepalive_timeout=limits.keepalive_timeout,
             max_line_size=limits.max_line_size,
             max_field_size=limits.max_field_size,
