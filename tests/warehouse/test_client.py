@@ -379,6 +379,19 @@ def test_closed_port_fails_within_the_deadline(make_client: ClientFactory) -> No
     assert time.monotonic() - started < 3.0
 
 
+def test_silent_server_fails_by_the_deadline(make_client: ClientFactory) -> None:
+    with socket.socket() as listener:  # accepts connections (backlog) and never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        client = make_client(host=f"http://127.0.0.1:{listener.getsockname()[1]}")
+        started = time.monotonic()
+
+        with pytest.raises(ConnectionFailedError, match="timed out"):
+            client.execute(SELECT, timeout=2.0)
+
+        assert time.monotonic() - started < 3.5
+
+
 # ----- deadline and cancellation -------------------------------------------------------
 
 

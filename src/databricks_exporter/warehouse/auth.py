@@ -18,6 +18,7 @@ import requests
 
 from databricks_exporter.logs import redact, register_secret
 from databricks_exporter.settings import Secret
+from databricks_exporter.warehouse.calls import capped_timeout
 from databricks_exporter.warehouse.classify import describe_network
 from databricks_exporter.warehouse.errors import (
     AuthenticationError,
@@ -86,7 +87,7 @@ class TokenSource:
                 data={"grant_type": "client_credentials", "scope": "all-apis"},
                 auth=(self._client_id, secret),
                 headers={"Accept": "application/json"},
-                timeout=TOKEN_TIMEOUT,
+                timeout=capped_timeout(TOKEN_TIMEOUT),
             )
         except requests.RequestException as error:
             reason = describe_network(error)

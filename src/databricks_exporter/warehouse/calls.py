@@ -1,11 +1,48 @@
-"""One `execute` in flight: its deadline, its statement id and its cancellation flag."""
+"""One `execute` in flight: its deadline, its statement id and its cancellation flag.
+
+Also the deadline of the HTTP requests the current thread makes: every request (token POST,
+API call) gets a timeout no longer than the time left, with a small floor, so a workspace that
+accepts connections and never answers cannot hold a call far past its deadline.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from databricks_exporter.warehouse.errors import StatementCanceledError
+
+#: Shortest timeout given to a request, even one sent just before (or after) the deadline.
+MIN_REQUEST_TIMEOUT = 1.0
+Timeout = float | tuple[float, float] | tuple[float, None] | None  # as requests takes it
+_local = threading.local()
+
+
+@contextmanager
+def request_deadline(deadline: float) -> Iterator[None]:
+    """Bound the HTTP requests this thread makes inside the block by `deadline` (monotonic)."""
+    previous = getattr(_local, "deadline", None)
+    _local.deadline = deadline
+    try:
+        yield
+    finally:
+        _local.deadline = previous
+
+
+def capped_timeout(timeout: Timeout) -> Timeout:
+    """`timeout` (requests' float or (connect, read)) cut down to this thread's time left."""
+    deadline: float | None = getattr(_local, "deadline", None)
+    if deadline is None:
+        return timeout
+    left = max(MIN_REQUEST_TIMEOUT, deadline - time.monotonic())
+    if timeout is None:
+        return left
+    if isinstance(timeout, tuple):
+        read = timeout[1]
+        return (min(timeout[0], left), left if read is None else min(read, left))
+    return min(timeout, left)
 
 
 class Call:

@@ -25,7 +25,7 @@ from databricks_exporter.logs import get_logger
 from databricks_exporter.settings import Workspace
 from databricks_exporter.warehouse import classify
 from databricks_exporter.warehouse.auth import TokenSource
-from databricks_exporter.warehouse.calls import Call
+from databricks_exporter.warehouse.calls import Call, request_deadline
 from databricks_exporter.warehouse.classify import Action, Verdict
 from databricks_exporter.warehouse.convert import convert_rows
 from databricks_exporter.warehouse.errors import (
@@ -34,6 +34,7 @@ from databricks_exporter.warehouse.errors import (
     ServerError,
     StatementCanceledError,
     StatementTimeoutError,
+    ThrottledError,
 )
 from databricks_exporter.warehouse.result import Column, Statement, StatementResult, Value
 from databricks_exporter.warehouse.sdk import build_client
@@ -45,11 +46,12 @@ APP_TAG = ("app", "databricks-exporter")
 #: HTTP timeout = wait_timeout + this: a reply always comes before it, so no POST is resent.
 HTTP_MARGIN = 10.0
 #: Longest wait for the host-metadata probe while building the SDK client.
-PROBE_TIMEOUT = 5.0
+PROBE_TIMEOUT = 3.0
 BACKOFF_FIRST, BACKOFF_CAP = 0.25, 8.0
 THROTTLE_FLOOR = 1.0  # never retry a 429/503 sooner than this, whatever Retry-After says
 POLL_GROWTH = 1.5
 CANCEL_GRACE = 5.0
+CANCEL_TIMEOUT = 3.0  # the cancel request's own timeout, after the deadline or on shutdown
 _RUNNING = (sql.StatementState.PENDING, sql.StatementState.RUNNING)
 
 
@@ -220,7 +222,8 @@ class WarehouseClient:
             call.check()
             client, tokens = self._client(call)
             try:
-                return send(client)
+                with request_deadline(call.deadline):
+                    return send(client)
             except Exception as error:
                 verdict = classify.request_error(error, submitting=submitting)
                 if verdict is None:
@@ -239,19 +242,24 @@ class WarehouseClient:
                 call.reauthed = True
                 return
             raise error from None
-        if verdict.action is Action.THROTTLE:
-            retry_after = getattr(error, "retry_after", None) or THROTTLE_FLOOR
-            delay = max(retry_after, THROTTLE_FLOOR) + self._rng.uniform(0, 0.25)
-        elif verdict.action is Action.BACKOFF:
-            delay = min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt) * self._rng.uniform(0.5, 1.0)
-        else:
-            raise error from None
-        if delay >= call.remaining():
+        delay = self._delay(verdict, attempt)
+        if delay is None or delay >= call.remaining():
             raise error from None
         log.debug(
             "retrying", kind=error.kind, attempt=attempt + 1, delay=round(delay, 2), err=str(error)
         )
         call.pause(delay)
+
+    def _delay(self, verdict: Verdict, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or None when the failure is final."""
+        if verdict.action is Action.THROTTLE:
+            retry_after = (
+                verdict.error.retry_after if isinstance(verdict.error, ThrottledError) else None
+            )
+            return max(retry_after or 0.0, THROTTLE_FLOOR) + self._rng.uniform(0, 0.25)
+        if verdict.action is Action.BACKOFF:
+            return min(BACKOFF_CAP, BACKOFF_FIRST * 2.0**attempt) * self._rng.uniform(0.5, 1.0)
+        return None
 
     # ----- the SDK client --------------------------------------------------------------
 
@@ -277,7 +285,7 @@ class WarehouseClient:
                 workspace.client_id,
                 tokens.headers,
                 http_timeout=self._http_timeout,
-                probe_timeout=max(1.0, min(PROBE_TIMEOUT, call.remaining())),
+                probe_timeout=min(PROBE_TIMEOUT, max(0.5, call.remaining() / 4)),
                 product=self._product,
                 version=self._version,
             )
@@ -322,7 +330,8 @@ class WarehouseClient:
             return
         call.finished = True
         try:
-            built[0].statement_execution.cancel_execution(statement_id)
+            with request_deadline(time.monotonic() + CANCEL_TIMEOUT):
+                built[0].statement_execution.cancel_execution(statement_id)
         except Exception as error:  # best effort: the statement ends on its own eventually
             cause = classify.unwrap(error)
             log.warning(
