@@ -44,6 +44,8 @@ def test_the_command_prints_one_line_serves_and_exits_on_sigterm(tmp_path: Path)
     try:
         assert process.stdout is not None
         line = process.stdout.readline().split()
+        if not line:
+            pytest.fail(f"no ready line; stderr: {process.communicate(timeout=30)[1]}")
         assert line[:3] == ["databricks-sim", "ready:", "databricks-exporter"]
         flags = dict(zip(line[3::2], line[4::2], strict=True))
         assert flags["--warehouse-http-path"] == "/sql/1.0/warehouses/wh42"

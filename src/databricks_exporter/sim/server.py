@@ -1,4 +1,19 @@
-"""The simulated workspace's HTTP API: OIDC, the Statement Execution API, fault middleware."""
+"""The simulated workspace's HTTP API: OIDC, the Statement Execution API, fault middleware.
+
+Errors the API answers before running anything use Databricks' REST error JSON
+`{"error_code", "message"}`:
+
+* no, unknown or expired bearer token: 401 UNAUTHENTICATED (no token refresh is implied);
+* a bad request field (wait_timeout, disposition, format, limits, parameters, query_tags):
+  400 INVALID_PARAMETER_VALUE; a body that is not JSON: 400 MALFORMED_REQUEST;
+* a warehouse id other than the workspace's one: 404 RESOURCE_DOES_NOT_EXIST (Databricks'
+  exact answer is not documented; this is what the SDK maps to `ResourceDoesNotExist`);
+* an unknown or purged statement id: 404 RESOURCE_DOES_NOT_EXIST; chunks of a statement that
+  is not SUCCEEDED (FAILED, CANCELED, CLOSED, still running): 400 INVALID_STATE.
+
+SQL errors are not HTTP errors: the statement is FAILED (HTTP 200) with `status.error`
+(`error_code` BAD_REQUEST, a bracketed message) and `status.sql_state`.
+"""
 
 from __future__ import annotations
 
