@@ -80,11 +80,14 @@ class Exporter:
 async def _wait_for_signal() -> str:
     loop = asyncio.get_running_loop()
     received: asyncio.Future[str] = loop.create_future()
+
+    def note(signum: signal.Signals) -> None:
+        if not received.done():
+            received.set_result(signum.name)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(
-            signum, lambda s=signum: received.done() or received.set_result(s.name)
-        )
-    return await received
+        loop.add_signal_handler(signum, note, signum)
+    return await received  # handlers stay: a second signal during shutdown is ignored
 
 
 async def serve(settings: Settings) -> int:
