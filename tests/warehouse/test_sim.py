@@ -249,11 +249,27 @@ def test_cold_start_is_waited_through(
     ws: ThreadedWorkspace, connect: Callable[..., WarehouseClient]
 ) -> None:
     ws.faults.set({"warehouse_stopped": {"seconds": 1.5}})
-    started = time.monotonic()
+    client = connect()
+    seen: set[str] = set()
+    done = threading.Event()
 
-    assert connect().execute(SELECT, timeout=4.0).rows == ((1,),)
+    def watch() -> None:
+        while not done.is_set():
+            seen.update(f"{v.tags.get('collector')}:{v.state}" for v in client.in_flight())
+            done.wait(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.monotonic()
+    try:
+        assert client.execute(SELECT, tags={"collector": "jobs"}, timeout=4.0).rows == ((1,),)
+    finally:
+        done.set()
+        watcher.join()
 
     assert time.monotonic() - started >= 1.5
+    assert "jobs:PENDING" in seen
+    assert client.in_flight() == []
 
 
 # ----- deadline and cancellation -------------------------------------------------------

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from databricks_exporter.warehouse.errors import StatementCanceledError
 
@@ -45,6 +46,16 @@ def capped_timeout(timeout: Timeout) -> Timeout:
     return min(timeout, left)
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """A statement in flight as the scheduler may report it (e.g. PENDING: warehouse starting)."""
+
+    tags: Mapping[str, str]
+    statement_id: str | None
+    state: str  # SUBMITTING, PENDING, RUNNING, FETCHING
+    seconds: float
+
+
 class Call:
     """Bookkeeping of one statement run; waits wake early when the call is cancelled."""
 
@@ -56,7 +67,12 @@ class Call:
         self.finished = False  # terminal state seen, or cancel already sent
         self.reauthed = False
         self.polls = 0
+        self.state = "SUBMITTING"
         self._canceled = threading.Event()
+
+    def view(self) -> InFlight:
+        """A snapshot of this call for reporting."""
+        return InFlight(dict(self.tags), self.statement_id, self.state, self.elapsed())
 
     @property
     def label(self) -> str:

@@ -25,7 +25,7 @@ from databricks_exporter.logs import get_logger
 from databricks_exporter.settings import Workspace
 from databricks_exporter.warehouse import classify
 from databricks_exporter.warehouse.auth import TokenSource
-from databricks_exporter.warehouse.calls import Call, request_deadline
+from databricks_exporter.warehouse.calls import Call, InFlight, request_deadline
 from databricks_exporter.warehouse.classify import Action, Verdict
 from databricks_exporter.warehouse.convert import convert_rows
 from databricks_exporter.warehouse.errors import (
@@ -105,6 +105,11 @@ class WarehouseClient:
         finally:
             self._leave(call)
 
+    def in_flight(self) -> list[InFlight]:
+        """The statements running now, with their state and age (for self-metrics)."""
+        with self._lock:
+            return [call.view() for call in self._calls]
+
     def cancel_all(self, wait: float = CANCEL_GRACE) -> None:
         """Cancel every statement in flight and wait (up to `wait` s) for their calls to end."""
         with self._lock:
@@ -114,10 +119,10 @@ class WarehouseClient:
             self._lock.wait_for(lambda: not calls & self._calls, timeout=wait)
 
     def close(self) -> None:
-        """Refuse new statements, cancel those in flight and release connections."""
+        """Refuse new statements, cancel those in flight (without waiting), release connections."""
         with self._lock:
             self._closed = True
-        self.cancel_all()
+        self.cancel_all(wait=0)
         with self._build_lock:
             built, self._sdk = self._sdk, None
         if built is not None:
@@ -130,7 +135,7 @@ class WarehouseClient:
         response = self._request(
             call, lambda w: w.statement_execution.execute_statement(**submission), submitting=True
         )
-        call.statement_id = response.statement_id
+        call.statement_id, call.state = response.statement_id, _state_name(response)
         log.debug("statement submitted", statement_id=call.statement_id, tags=call.label)
         response = self._wait(call, response)
         result = self._collect(call, response)
@@ -172,7 +177,7 @@ class WarehouseClient:
                     statement_id=call.statement_id,
                 )
             response = self._request(call, _get(call.statement_id or ""))
-            call.polls += 1
+            call.polls, call.state = call.polls + 1, _state_name(response)
             interval = min(interval * POLL_GROWTH, self._max_poll_interval)
         call.finished = True
         return response
@@ -190,6 +195,7 @@ class WarehouseClient:
                 f"unexpected statement state {_state_name(response)}", statement_id=statement_id
             )
         columns = _columns(response.manifest, statement_id)
+        call.state = "FETCHING"
         rows = self._rows(call, columns, response.result)
         truncated = bool(response.manifest and response.manifest.truncated)
         return StatementResult(statement_id, columns, tuple(rows), truncated)
