@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from databricks.sdk.service.sql import StatementState
 from databricks_exporter.sim.cli import main
 from databricks_exporter.sim.faults import ApiFault
 
-from .helpers import state
+from .helpers import rows, state
 
 SIM = [
     sys.executable,
@@ -56,9 +57,13 @@ def test_the_command_prints_one_line_serves_and_exits_on_sigterm(tmp_path: Path)
             client_secret=flags["--client-secret"],
         )
         response = client.statement_execution.execute_statement(
-            statement="SELECT 1", warehouse_id="wh42", wait_timeout="30s"
+            statement="SELECT count(*) FROM system.billing.usage",
+            warehouse_id="wh42",
+            wait_timeout="30s",
         )
         assert state(response) == StatementState.SUCCEEDED
+        if importlib.util.find_spec("databricks_exporter.sim.generator") is not None:
+            assert int(rows(response)[0][0] or 0) > 0
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
