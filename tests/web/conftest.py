@@ -195,20 +195,25 @@ class Running:
 
 
 class ServerThread:
-    """Owns the background loop; starts and stops servers on it."""
+    """A background event loop; runs coroutines on it and stops what it started."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
-        self.servers: list[WebServer] = []
+        self._stops: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 10) -> T:
+        """Run `coroutine` on the loop and wait for its result."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
+    def on_close(self, stop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `stop()` on the loop when the thread closes."""
+        self._stops.append(stop)
+
     def close(self) -> None:
-        for server in self.servers:
-            self.run(server.stop())
+        for stop in reversed(self._stops):
+            self.run(stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         self.loop.close()
@@ -225,6 +230,7 @@ Serve = Callable[..., Running]
 def serve(tmp_path: Path) -> Iterator[Serve]:
     """Start a WebServer: serve(config_text=None, listen=("127.0.0.1:0",), limits=FAST)."""
     thread = ServerThread()
+    started: list[WebServer] = []
 
     def start(
         config_text: str | None = None,
@@ -236,7 +242,7 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
     ) -> Running:
         config_file = None
         if config_text is not None:
-            config_file = tmp_path / "web.yml"
+            config_file = tmp_path / f"web-{len(started)}.yml"
             config_file.write_text(config_text, encoding="utf-8")
         settings = Settings(
             workspace=None,
@@ -247,7 +253,8 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         state = state or FakeState()
         server = thread.run(_make(settings, state, limits))
         thread.run(server.start())
-        thread.servers.append(server)
+        thread.on_close(server.stop)
+        started.append(server)
         scheme = "https" if server.config.tls is not None else "http"
         return Running(server, state, thread.loop, config_file, scheme)
 

@@ -1,0 +1,5 @@
+"""Fixtures shared by every test package."""
+
+from prometheus_fixture import prometheus
+
+__all__ = ["prometheus"]
