@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 import requests
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import InvalidParameterValue, InvalidState, ResourceDoesNotExist
+from databricks.sdk.errors import (
+    InvalidParameterValue,
+    InvalidState,
+    NotFound,
+    ResourceDoesNotExist,
+)
 from databricks.sdk.service.sql import (
     ColumnInfoTypeName,
     ExecuteStatementRequestOnWaitTimeout,
@@ -189,3 +194,8 @@ def test_catalog_and_schema_of_the_request_qualify_table_names(
         client, ws, "SELECT count(*) FROM list_prices", catalog="system", schema="billing"
     )
     assert rows(response) == [["0"]]
+
+
+def test_unknown_api_paths_answer_in_databricks_json(client: WorkspaceClient) -> None:
+    with pytest.raises(NotFound, match="No API found"):
+        client.api_client.do("GET", "/api/2.0/clusters/list")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 from collections.abc import Iterator
 
@@ -115,6 +116,7 @@ def test_named_parameters_are_reported_and_bound(con: duckdb.DuckDBPyConnection)
     [
         ("12", "BIGINT", 12),
         ("2.5", "DOUBLE", 2.5),
+        ("0.100000000000000001", "DECIMAL(38,18)", decimal.Decimal("0.100000000000000001")),
         ("TRUE", "BOOLEAN", True),
         ("2026-11-25", "DATE", dt.date(2026, 11, 25)),
         ("2026-11-25T12:00:00Z", "TIMESTAMP", dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)),

@@ -288,11 +288,16 @@ async def get_chunk(request: web.Request) -> web.Response:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """RequestError anywhere becomes Databricks' error JSON."""
+    """RequestError, and unknown API paths, become Databricks' error JSON."""
     try:
         return await handler(request)
     except RequestError as error:
         return api_error(error.status, error.error_code, error.message)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as error:
+        if not request.path.startswith(API_PREFIX):
+            raise
+        message = f"No API found for '{request.method} {request.path}'"
+        return api_error(error.status, "ENDPOINT_NOT_FOUND", message)
 
 
 API_MIDDLEWARES = (reset_middleware, api_middleware, error_middleware)

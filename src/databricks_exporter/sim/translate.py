@@ -16,6 +16,7 @@ sqlglot does most of the work (read `databricks`, write `duckdb`). On top of it:
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -209,6 +210,16 @@ def bind_parameters(
     return {name: _cast_parameter(name, *given[name]) for name in names}
 
 
+def _decimal(text: str) -> decimal.Decimal:
+    try:
+        value = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        raise ValueError(text) from None
+    if not value.is_finite():
+        raise ValueError(text)
+    return value
+
+
 _INTEGER_TYPES = {"INT", "INTEGER", "BIGINT", "LONG", "SMALLINT", "SHORT", "TINYINT", "BYTE"}
 
 
@@ -219,8 +230,10 @@ def _cast_parameter(name: str, value: str | None, type_name: str) -> object:  # 
     try:
         if kind in _INTEGER_TYPES:
             return int(value)
-        if kind in ("DOUBLE", "FLOAT", "DECIMAL"):
+        if kind in ("DOUBLE", "FLOAT"):
             return float(value)
+        if kind == "DECIMAL":
+            return _decimal(value)
         if kind == "BOOLEAN":
             if value.lower() not in ("true", "false"):
                 raise ValueError(value)
