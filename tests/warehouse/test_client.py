@@ -118,12 +118,15 @@ def test_submission_carries_tags_parameters_and_async_wait(
         },
     )
 
-    make_client().execute(statement, tags={"collector": "jobs", "app": "spoofed"})
+    many = {f"k{i}": str(i) for i in range(25)}
+    make_client().execute(statement, tags={"collector": "jobs", "app": "spoofed", **many})
 
     body = stub.submissions[0]
-    assert {"key": "app", "value": "databricks-exporter"} in body["query_tags"]
-    assert {"key": "collector", "value": "jobs"} in body["query_tags"]
-    assert len(body["query_tags"]) == 2
+    assert body["query_tags"][:2] == [
+        {"key": "app", "value": "databricks-exporter"},
+        {"key": "collector", "value": "jobs"},
+    ]
+    assert len(body["query_tags"]) == 20  # the API keeps 20; ours comes first
     assert body["parameters"] == [
         {"name": "h", "type": "INT", "value": "24"},
         {"name": "flag", "type": "BOOLEAN", "value": "true"},
@@ -342,6 +345,28 @@ def test_retry_after_beyond_the_deadline_fails_at_once(
     assert time.monotonic() - started < 1.5
     assert caught.value.retry_after == 30.0
     assert stub.count("POST", API) == 1
+
+
+def test_retry_after_zero_is_not_a_tight_loop(stub: Stub, make_client: ClientFactory) -> None:
+    stub.api_replies.append(
+        Reply(429, {"error_code": "REQUEST_LIMIT_EXCEEDED"}, {"Retry-After": "0"})
+    )
+    started = time.monotonic()
+    make_client().execute(SELECT)
+    assert time.monotonic() - started >= 1.0
+
+
+def test_throttled_poll_gives_up_and_cancels_the_statement(
+    stub: Stub, make_client: ClientFactory
+) -> None:
+    stub.plans["SELECT slow"] = Plan(polls=5)
+    stub.api_replies.append(
+        Reply(503, {"error_code": "TEMPORARILY_UNAVAILABLE"}, {"Retry-After": "60"}, method="GET")
+    )
+    with pytest.raises(ThrottledError) as caught:
+        make_client().execute(Statement("SELECT slow"))
+    assert caught.value.statement_id == "stmt-1"
+    assert stub.statements["stmt-1"].canceled
 
 
 def test_server_error_on_submit_is_not_retried(stub: Stub, make_client: ClientFactory) -> None:

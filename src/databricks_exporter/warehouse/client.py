@@ -71,6 +71,8 @@ class WarehouseClient:
     ) -> None:
         if wait_timeout_seconds != 0 and not 5 <= wait_timeout_seconds <= 50:
             raise ValueError("wait_timeout_seconds must be 0 or between 5 and 50")
+        if statement_timeout <= 0:
+            raise ValueError("statement_timeout must be positive")
         self._workspace = workspace
         self._statement_timeout = statement_timeout
         self._product, self._version = product, version
@@ -95,6 +97,8 @@ class WarehouseClient:
     ) -> StatementResult:
         """Run `statement` to completion (blocking); raises a WarehouseError subclass."""
         limit = self._statement_timeout if timeout is None else timeout
+        if limit <= 0:
+            raise ValueError("timeout must be positive")
         call = Call(time.monotonic() + limit, dict(tags or {}))
         self._enter(call)
         try:
@@ -154,7 +158,7 @@ class WarehouseClient:
             text = " ".join(statement.sql.split())[:300]
             log.debug("statement", sql=text, parameters=",".join(statement.parameters))
         wait = self._wait_timeout if call.remaining() > self._wait_timeout + 1 else 0
-        tags = {**call.tags, APP_TAG[0]: APP_TAG[1]}
+        tags = {APP_TAG[0]: APP_TAG[1], **{k: v for k, v in call.tags.items() if k != APP_TAG[0]}}
         return {
             "statement": statement.sql,
             "warehouse_id": self._workspace.warehouse_id,
