@@ -127,7 +127,7 @@ class WarehouseClient:
         with self._lock:
             self._closed = True
         self.cancel_all(wait=0)
-        with self._build_lock:
+        with self._lock:
             built, self._sdk = self._sdk, None
         if built is not None:
             built[1].close()
@@ -280,9 +280,12 @@ class WarehouseClient:
         if not self._build_lock.acquire(timeout=max(call.remaining(), 0.0)):
             raise ConnectionFailedError("timed out waiting for the workspace client to be built")
         try:
-            if self._sdk is None:
-                self._sdk = self._build(call)
-            return self._sdk
+            built = self._sdk
+            if built is None:
+                built = self._build(call)
+                with self._lock:
+                    self._sdk = built
+            return built
         finally:
             self._build_lock.release()
 
@@ -311,7 +314,7 @@ class WarehouseClient:
 
     def _discard(self, tokens: TokenSource) -> None:
         """Drop the SDK client built with `tokens` so the next request builds a fresh one."""
-        with self._build_lock:
+        with self._lock:
             if self._sdk is not None and self._sdk[1] is tokens:
                 self._sdk = None
         tokens.invalidate()
