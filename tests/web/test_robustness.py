@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import logging
 import socket
 import ssl
@@ -117,6 +118,19 @@ def test_slowloris_is_dropped_and_does_not_block_others(serve: Serve) -> None:
         attacker.join(timeout=10)
     assert took
     assert 0.4 < took[0] < 3
+
+
+def test_header_deadline_does_not_limit_keep_alive(serve: Serve) -> None:
+    running = serve(limits=limits(header_timeout=0.2))
+    connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=5)
+    try:
+        for _ in range(3):
+            connection.request("GET", "/-/healthy")
+            assert connection.getresponse().read() == b"Healthy\n"
+            time.sleep(0.3)  # idle longer than the head deadline, on purpose
+        assert live(running) == 1, "one connection carried every request"
+    finally:
+        connection.close()
 
 
 def test_silent_connection_is_dropped(serve: Serve) -> None:

@@ -220,6 +220,8 @@ class GuardedConnection(asyncio.Protocol):
         return self.handler.eof_received()
 
     def pause_writing(self) -> None:
+        if self._write_timer is not None:
+            self._write_timer.cancel()
         self._write_timer = self._loop.call_later(
             self._owner.limits.write_timeout, self._timed_out, "client stopped reading"
         )
