@@ -61,7 +61,7 @@ class Connections:
         self.make_handler = make_handler
         self.policy = policy
         self.live: set[GuardedConnection] = set()
-        self._by_handler: dict[asyncio.Protocol, GuardedConnection] = {}
+        self._by_handler: dict[asyncio.BaseProtocol, GuardedConnection] = {}
         self.refused = 0
 
     def __call__(self) -> GuardedConnection:
@@ -75,14 +75,15 @@ class Connections:
         if guard.handler is not None:
             self._by_handler.pop(guard.handler, None)
 
-    def request_started(self, handler: object) -> None:
+    def request_started(self, handler: asyncio.BaseProtocol | None) -> None:
         """Called by the app for each request: its head is complete."""
-        guard = self._by_handler.get(handler)  # type: ignore[call-overload]
+        guard = self._by_handler.get(handler) if handler is not None else None
         if guard is not None:
             guard.request_started()
 
-    def request_finished(self, handler: object) -> None:
-        guard = self._by_handler.get(handler)  # type: ignore[call-overload]
+    def request_finished(self, handler: asyncio.BaseProtocol | None) -> None:
+        """Called by the app when a request's handler returned."""
+        guard = self._by_handler.get(handler) if handler is not None else None
         if guard is not None:
             guard.request_finished()
 
@@ -148,6 +149,11 @@ class GuardedConnection(asyncio.Protocol):
             log.debug(
                 "TLS handshake failed", peer=_peer(raw), err=f"{type(error).__name__}: {error}"
             )
+            self._finish()
+            return
+        except Exception:  # never leave an unretrieved task error behind
+            log.error("TLS handshake broke unexpectedly", exc_info=True, peer=_peer(raw))
+            raw.abort()
             self._finish()
             return
         if secure is None or self._lost:

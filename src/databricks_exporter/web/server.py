@@ -110,9 +110,17 @@ class WebServer:
         if path is None:
             return WebConfig()
         try:
-            return load_web_config(path)
+            config = load_web_config(path)
         except WebConfigError as error:
             raise error.within(f"{CONFIG_FLAG} {path}") from None
+        log.info(
+            "web config loaded",
+            file=str(path),
+            tls=config.tls is not None,
+            client_auth=config.tls.client_auth_type if config.tls is not None else "-",
+            basic_auth_users=len(config.users),
+        )
+        return config
 
     async def start(self) -> None:
         """Load the web config and bind every listen address; raises StartupError."""
