@@ -160,6 +160,11 @@ def test_too_many_query_tags_are_refused(ws: ThreadedWorkspace, client: Workspac
         ("SELEC 1", "42601 BAD_REQUEST: [PARSE_SYNTAX_ERROR]"),
         ("SELECT :missing", "42P02 BAD_REQUEST: [UNBOUND_SQL_PARAMETER]"),
         ("SELECT no_such_column FROM range(1)", "42703 BAD_REQUEST: [UNRESOLVED_COLUMN"),
+        (
+            "SELECT * FROM read_text('/etc/hostname')",
+            "42501 BAD_REQUEST: [INSUFFICIENT_PERMISSIONS]",
+        ),
+        ("DELETE FROM system.billing.usage", "0A000 BAD_REQUEST: [UNSUPPORTED_FEATURE]"),
     ],
 )
 def test_sql_errors_are_failed_statements_with_sql_state(

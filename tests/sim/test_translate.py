@@ -149,3 +149,13 @@ def test_request_catalog_and_schema_qualify_short_names(con: duckdb.DuckDBPyConn
     assert con.execute(translated.sql).fetchall() == [(48,)]
     with pytest.raises(SqlError, match="TABLE_OR_VIEW_NOT_FOUND"):
         translate("SELECT * FROM history", now=NOW, known_tables=TABLES)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["DROP TABLE system.billing.usage", "INSERT INTO system.query.history VALUES (1)", "SET x = 1"],
+)
+def test_only_read_only_statements_run(sql: str) -> None:
+    with pytest.raises(SqlError) as caught:
+        translate(sql, now=NOW, known_tables=TABLES)
+    assert caught.value.error_class == "UNSUPPORTED_FEATURE"

@@ -64,6 +64,7 @@ def row_size(row: list[str | None]) -> int:
 
 _ERROR_CLASSES: tuple[tuple[type[duckdb.Error], str, str, str], ...] = (
     (duckdb.ParserException, "", "PARSE_SYNTAX_ERROR", "42601"),
+    (duckdb.PermissionException, "", "INSUFFICIENT_PERMISSIONS", "42501"),
     (duckdb.BinderException, "Referenced column", "UNRESOLVED_COLUMN.WITH_SUGGESTION", "42703"),
     (duckdb.BinderException, "function", "UNRESOLVED_ROUTINE", "42883"),
     (duckdb.CatalogException, "Function", "UNRESOLVED_ROUTINE", "42883"),
@@ -174,6 +175,9 @@ class Engine:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="dsim-engine")
         self._tables: frozenset[str] | None = None
         con.execute("SET GLOBAL TimeZone = 'UTC'")
+        # Statements come over HTTP: no files, no extensions, no settings changed by SQL.
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor (its own DuckDB connection to the same database)."""

@@ -60,7 +60,15 @@ def parse_databricks(sql: str) -> exp.Expr:
         raise SqlError(
             "PARSE_SYNTAX_ERROR", "42601", "Syntax error: expected exactly one statement."
         )
-    return statements[0]
+    statement = statements[0]
+    if not isinstance(statement, exp.Query | exp.Values | exp.Describe):
+        raise SqlError(
+            "UNSUPPORTED_FEATURE",
+            "0A000",
+            "The simulated warehouse runs read-only queries (SELECT, WITH, VALUES, DESCRIBE); "
+            "system tables cannot be changed.",
+        )
+    return statement
 
 
 def _cte_names(tree: exp.Expr) -> set[str]:
