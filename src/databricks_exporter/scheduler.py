@@ -39,12 +39,14 @@ log = get_logger("scheduler")
 HEALTH_PART = "_health"
 EXPORTER_PART = "_exporter"
 #: Failures worth retrying sooner than the interval, with backoff.
-TRANSIENT = frozenset({"auth", "network", "throttled"})
+TRANSIENT = frozenset({"auth", "network", "throttled", "server"})
 #: Failures that mean a table is not readable: probe again every N intervals.
 UNREADABLE = frozenset({"table_missing", "permission"})
 #: Failures that say nothing bad about the workspace connection.
 CONTACT_OK = frozenset({"success", "table_missing", "permission", "failed", "bad_result"})
 BACKOFF_START = 15.0
+#: How often a refresh in progress looks at its statement's state (PENDING = cold start).
+WATCH_EVERY = 1.0
 T = TypeVar("T")
 
 
@@ -58,6 +60,16 @@ class Warehouse(Protocol):
 
     def cancel_all(self) -> None:
         """Cancel every statement in flight on the warehouse."""
+
+
+class InFlightView(Protocol):
+    """A statement in flight as the warehouse client reports it."""
+
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+
+    @property
+    def state(self) -> str: ...
 
 
 @dataclass
@@ -241,8 +253,10 @@ class Scheduler:
         await self._publish({})
         started = self._clock.monotonic()
         part: Part | None = None
+        watcher = asyncio.create_task(self._watch(runner))
         try:
             result = await self._in_thread(self._execute, runner)
+            watcher.cancel()
             data, part = await self._in_thread(_build, runner.collector, result)
         except WarehouseError as error:
             self._failed(runner, error)
@@ -251,6 +265,8 @@ class Scheduler:
             self._failed(runner, ResultError(f"{type(error).__name__}: {error}"))
         else:
             self._succeeded(runner, data)
+        finally:
+            watcher.cancel()
         runner.duration = self._clock.monotonic() - started
         runner.last_attempt = self._clock.wall()
         runner.first_done = True
@@ -260,6 +276,21 @@ class Scheduler:
         elif runner.last_kind in UNREADABLE and runner.serving:
             runner.serving, runner.series = False, 0
             await self._publish({runner.name: None})
+
+    async def _watch(self, runner: _Runner) -> None:
+        """Show `pending` while the statement waits for the warehouse (e.g. a cold start)."""
+        in_flight: Callable[[], Sequence[InFlightView]] | None = getattr(
+            self._warehouse, "in_flight", None
+        )
+        if in_flight is None:
+            return
+        while True:
+            await asyncio.sleep(WATCH_EVERY)
+            states = {c.state for c in in_flight() if c.tags.get("collector") == runner.name}
+            state = "pending" if "PENDING" in states else "running"
+            if state != runner.state:
+                runner.state = state
+                await self._publish({})
 
     def _execute(self, runner: _Runner) -> StatementResult:
         statement = runner.collector.statement()

@@ -38,6 +38,7 @@ OUTCOMES = (
     "table_missing",
     "throttled",
     "network",
+    "server",
     "bad_result",
 )
 
