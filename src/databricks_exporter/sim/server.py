@@ -138,6 +138,7 @@ async def _check_client(request: web.Request, ctx: Context) -> web.Response | No
     if given is None:
         given = (str(form.get("client_id", "")), str(form.get("client_secret", "")))
     if not ctx.credentials.matches(*given):
+        log.info("token request refused", reason="invalid_client", client_id=given[0])
         return _oauth_error(401, "invalid_client", "Client authentication failed")
     return None
 
