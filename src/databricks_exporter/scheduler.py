@@ -269,13 +269,13 @@ class Scheduler:
             watcher.cancel()
         runner.duration = self._clock.monotonic() - started
         runner.last_attempt = self._clock.wall()
-        runner.first_done = True
         runner.state = "idle"
         if part is not None:
             await self._publish({runner.name: part})
         elif runner.last_kind in UNREADABLE and runner.serving:
             runner.serving, runner.series = False, 0
             await self._publish({runner.name: None})
+        runner.first_done = True  # only now is the outcome visible on /metrics
 
     async def _watch(self, runner: _Runner) -> None:
         """Show `pending` while the statement waits for the warehouse (e.g. a cold start)."""
