@@ -90,6 +90,11 @@ def test_non_loopback_addresses_need_allow_remote() -> None:
     SimulatedWorkspace(host="0.0.0.0", allow_remote=True)  # constructing does not listen
 
 
+def test_unknown_scale_is_refused() -> None:
+    with pytest.raises(ValueError, match="small, large"):
+        SimulatedWorkspace(scale="huge")
+
+
 async def test_the_async_workspace_serves_host_metadata_and_discovery() -> None:
     async with (
         SimulatedWorkspace(generate=False) as ws,

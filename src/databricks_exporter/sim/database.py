@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import time
-from importlib import resources
-from typing import Any
+from typing import Literal, cast
 
 import duckdb
 
 from databricks_exporter.logs import get_logger
+from databricks_exporter.sim import generator
+from databricks_exporter.sim.generator import GenerationStats
 
 log = get_logger("sim.database")
 
-
-def empty_database(path: str | None = None) -> duckdb.DuckDBPyConnection:
-    """The system tables with no rows (tests that bring their own, or no generator yet)."""
-    con = duckdb.connect(":memory:")
-    con.execute("SET GLOBAL TimeZone = 'UTC'")
-    con.execute("ATTACH ? AS databricks_system", [path or ":memory:"])
-    con.execute(resources.files(__package__).joinpath("schema.sql").read_text())
-    return con
+SCALES = ("small", "large")
 
 
 def open_database(
@@ -32,23 +24,20 @@ def open_database(
     now: dt.datetime,
     size_factor: float,
     generate: bool = True,
-) -> tuple[duckdb.DuckDBPyConnection, Any]:
-    """Create the database and generate its rows; returns the connection and generation stats."""
-    if not generate:
-        return empty_database(path), None
-    started = time.perf_counter()
-    try:
-        generator = importlib.import_module("databricks_exporter.sim.generator")
-    except ModuleNotFoundError:
-        log.warning("no data generator; the system tables are empty")
-        return empty_database(path), None
+) -> tuple[duckdb.DuckDBPyConnection, GenerationStats | None]:
+    """The system tables (in memory or in `path`), generated unless `generate` is False."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
     con = generator.create_database(path)
-    stats = generator.generate(con, seed=seed, scale=scale, now=now, size_factor=size_factor)
+    if not generate:
+        return con, None
+    preset = cast(Literal["small", "large"], scale)
+    stats = generator.generate(con, seed=seed, scale=preset, now=now, size_factor=size_factor)
     log.info(
         "data generated",
-        seconds=round(time.perf_counter() - started, 3),
+        seconds=round(stats.seconds, 3),
         seed=seed,
         scale=scale,
-        rows=getattr(stats, "rows", None),
+        rows=dict(stats.rows),
     )
     return con, stats

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from databricks_exporter.sim.faults import Faults
+from databricks_exporter.sim.generator import GenerationStats
 from databricks_exporter.sim.workspace import SimulatedWorkspace
 
 _START_TIMEOUT = 120.0
@@ -112,7 +113,7 @@ class ThreadedWorkspace:
         return self.workspace.connection
 
     @property
-    def generation(self) -> Any:
+    def generation(self) -> GenerationStats | None:
         """What the data generator reported."""
         return self.workspace.generation
 

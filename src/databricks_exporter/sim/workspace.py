@@ -18,9 +18,10 @@ from databricks_exporter.sim import admin, server
 from databricks_exporter.sim.auth import Credentials, TokenIssuer
 from databricks_exporter.sim.clock import SimClock
 from databricks_exporter.sim.context import CONTEXT, Context
-from databricks_exporter.sim.database import open_database
+from databricks_exporter.sim.database import SCALES, open_database
 from databricks_exporter.sim.engine import Engine
 from databricks_exporter.sim.faults import Faults, FaultSpec
+from databricks_exporter.sim.generator import GenerationStats
 from databricks_exporter.sim.history import Identity
 from databricks_exporter.sim.runner import Runner, RunnerConfig
 from databricks_exporter.sim.statements import Statement, StatementStore
@@ -75,6 +76,8 @@ class SimulatedWorkspace:
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise ValueError(f"refusing to listen on non-loopback {host!r} without allow_remote")
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
         if chunk_bytes < 1 or token_ttl <= 0 or workers < 1:
             raise ValueError("chunk_bytes, token_ttl and workers must be positive")
         self.seed, self.scale, self.size_factor = seed, scale, size_factor
@@ -84,7 +87,7 @@ class SimulatedWorkspace:
         self.faults = Faults()
         if faults is not None:
             self.faults.set(faults)
-        self.generation: Any = None
+        self.generation: GenerationStats | None = None
         self._clock = SimClock(now)
         self._tokens = TokenIssuer(token_ttl)
         self._stats = Stats()
