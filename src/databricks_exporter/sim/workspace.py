@@ -18,6 +18,7 @@ from databricks_exporter.sim import admin, server
 from databricks_exporter.sim.auth import Credentials, TokenIssuer
 from databricks_exporter.sim.clock import SimClock
 from databricks_exporter.sim.context import CONTEXT, Context
+from databricks_exporter.sim.data import catalog
 from databricks_exporter.sim.database import SCALES, open_database
 from databricks_exporter.sim.engine import Engine
 from databricks_exporter.sim.faults import Faults, FaultSpec
@@ -31,9 +32,9 @@ log = get_logger("sim.workspace")
 
 DEFAULT_CLIENT_ID = "databricks-sim-client"
 DEFAULT_CLIENT_SECRET = "dosesim-not-a-real-secret"  # noqa: S105 - the simulator's own fake secret
-DEFAULT_WAREHOUSE_ID = "abc123def456"
-DEFAULT_WORKSPACE_ID = "1234567890123456"
-DEFAULT_ACCOUNT_ID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+DEFAULT_WAREHOUSE_ID = catalog.DEFAULT_WAREHOUSE_ID
+DEFAULT_WORKSPACE_ID = catalog.DEFAULT_WORKSPACE_ID
+DEFAULT_ACCOUNT_ID = catalog.ACCOUNT_ID
 DEFAULT_CHUNK_BYTES = 1024 * 1024
 _PURGE_AFTER = 12 * 3600.0
 _SWEEP_SECONDS = 30.0
