@@ -1,25 +1,17 @@
-"""Shared fixtures: one demo exporter and one Prometheus scraping it, for the whole session."""
+"""Shared fixtures: one demo exporter, and one real Prometheus scraping it, for the session."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .live import (
-    REPO,
-    SCRAPE_JOB,
-    Exporter,
-    NotYet,
-    Prometheus,
-    running_exporter,
-    running_prometheus,
-    wait_for,
-)
+from prometheus_fixture import NotYet, PrometheusServer, ScrapeTarget, poll, running_prometheus
 
-ALERTS = REPO / "monitoring" / "alerts.yml"
+from .bundle import ALERTS
+from .live import SCRAPE_JOB, Exporter, running_exporter
+
 #: Scrapes to wait for, so range functions over the last minute see more than one sample.
 MIN_SCRAPES = 3
 
@@ -33,13 +25,6 @@ def sample_names(exposition: str) -> set[str]:
     }
 
 
-def require_prometheus() -> None:
-    """Skip, with the reason, when the Prometheus binaries are not installed."""
-    for binary in ("prometheus", "promtool"):
-        if shutil.which(binary) is None:
-            pytest.skip(f"{binary} not on PATH (.ci/run installs Debian's prometheus package)")
-
-
 @pytest.fixture(scope="session")
 def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exporter]:
     """`databricks-exporter --demo` on a free loopback port, every collector refreshed once."""
@@ -47,28 +32,32 @@ def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exporter]:
         yield running
 
 
-def _scraped_everything(prometheus: Prometheus, expected: set[str]) -> None:
+def _scraped_everything(server: PrometheusServer, expected: set[str]) -> None:
     present = {
         row["metric"]["__name__"]
-        for row in prometheus.query(f'group by (__name__) ({{job="{SCRAPE_JOB}"}})')
+        for row in server.query(f'group by (__name__) ({{job="{SCRAPE_JOB}"}})')
     }
     if missing := expected - present:
         raise NotYet(f"series not in Prometheus yet: {sorted(missing)[:5]}")
-    scrapes = prometheus.query(f'count_over_time(up{{job="{SCRAPE_JOB}"}}[1m])')
-    if not scrapes or float(scrapes[0]["value"][1]) < MIN_SCRAPES:
-        raise NotYet("fewer than 3 scrapes so far")
+    if not server.query('{__name__=~"databricks:alert_threshold:.+"}'):
+        raise NotYet("the alert thresholds are not recorded yet")
+    scrapes = server.value(f'count_over_time(up{{job="{SCRAPE_JOB}"}}[1m])')
+    if scrapes is None or scrapes < MIN_SCRAPES:
+        raise NotYet(f"{scrapes} scrapes so far")
 
 
 @pytest.fixture(scope="session")
-def prometheus(
+def demo_prometheus(
     exporter: Exporter, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Prometheus]:
-    """A real Prometheus scraping the exporter every second with the alert rules loaded."""
-    require_prometheus()
+) -> Iterator[PrometheusServer]:
+    """A real Prometheus scraping the demo exporter every second, the alert rules loaded.
+
+    Built on the shared tests/prometheus_fixture.py, but for the whole session: starting the
+    exporter and waiting for its series once keeps the per-panel tests fast.
+    """
     expected = sample_names(exporter.metrics())
+    target = ScrapeTarget(exporter.address, job=SCRAPE_JOB)
     workdir = tmp_path_factory.mktemp("prometheus")
-    with running_prometheus(workdir, exporter.address, (ALERTS,)) as server:
-        wait_for(
-            lambda: _scraped_everything(server, expected), 30, "the exporter's series in Prometheus"
-        )
+    with running_prometheus(workdir, [target], rule_files=[ALERTS]) as server:
+        poll(lambda: _scraped_everything(server, expected), 30, "the exporter's series")
         yield server

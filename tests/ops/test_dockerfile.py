@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 
 from databricks_exporter.cli import BY_DEST
 from databricks_exporter.settings import parse_listen_address
+from prometheus_fixture import free_port
 
-from .live import REPO, free_port
+from .live import REPO, Exporter
 
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
@@ -201,3 +202,8 @@ def run_healthcheck(url: str) -> subprocess.CompletedProcess[str]:
 
 def test_healthcheck_command_fails_when_nothing_listens() -> None:
     assert run_healthcheck(f"http://127.0.0.1:{free_port()}/-/healthy").returncode == 1
+
+
+def test_healthcheck_command_passes_against_the_running_exporter(exporter: Exporter) -> None:
+    result = run_healthcheck(f"{exporter.url}/-/healthy")
+    assert result.returncode == 0, result.stderr
