@@ -162,7 +162,7 @@ def format_duration(seconds: float) -> str:
         return "0s"
     parts: list[str] = []
     remaining = round(seconds)
-    units = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+    units: tuple[tuple[str, int], ...] = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
     if remaining < 2 * 86400:  # "24h" reads better than "1d"
         units = units[1:]
     for unit, size in units:
