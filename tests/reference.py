@@ -265,11 +265,12 @@ def billing(tables: Tables, now: dt.datetime, windows: Windows) -> Expected:
         key = labels(
             workspace_id=u["workspace_id"], sku_name=u["sku_name"], usage_date=u["usage_date"]
         )
+        quantity = u["usage_quantity"] or Decimal(0)  # NULL counts as no usage
         if u["usage_unit"] == "DBU":
-            dbus[key] += u["usage_quantity"] or Decimal(0)
+            dbus[key] += quantity
         price = _price_at(u, tables[LIST_PRICES])
-        if price is not None and u["usage_quantity"] is not None:
-            cost[key] += float(u["usage_quantity"]) * float(price)
+        if price is not None:
+            cost[key] += float(quantity) * float(price)
     changes_since = _ago(now, windows.price_change_lookback)
     return {
         "databricks_billing_dbus_total": {k: float(v) for k, v in dbus.items()},

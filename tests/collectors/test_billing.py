@@ -166,5 +166,26 @@ def test_overlapping_prices_count_once(con: duckdb.DuckDBPyConnection) -> None:
     assert billing(fetch_tables(con), NOW, Windows()) == exported
 
 
+def test_null_quantities_and_prices_never_withhold_a_metric(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    # A NULL quantity is no usage; a price row without an effective list price is no price.
+    empty = {"default": None, "promotional": None, "effective_list": None}
+    insert(con, LIST_PRICES, [price("SKU_E", "2026-01-01 00:00", None, "1") | {"pricing": empty}])
+    insert(con, USAGE, [usage("ws3", "SKU_E", "11-20 00:00", "0") | {"usage_quantity": None}])
+    insert(con, USAGE, [usage("ws3", "SKU_A", "11-20 00:00", "0") | {"usage_quantity": None}])
+    data = collect(con, BillingCollector(Windows()))
+    assert data.rejected == ()
+    exported = series(data)
+    assert (
+        by_key(exported["databricks_billing_dbus_total"], *KEY)[("ws3", "SKU_E", "2026-11-20")]
+        == 0.0
+    )
+    cost = by_key(exported["databricks_billing_cost_estimate_usd"], *KEY)
+    assert ("ws3", "SKU_E", "2026-11-20") not in cost
+    assert cost[("ws3", "SKU_A", "2026-11-20")] == 0.0
+    assert billing(fetch_tables(con), NOW, Windows()) == exported
+
+
 def test_reference_agrees(con: duckdb.DuckDBPyConnection, exported: Expected) -> None:
     assert billing(fetch_tables(con), NOW, Windows()) == exported

@@ -12,8 +12,9 @@
 WITH
 -- Usage inside the date bound, summed per hour of usage before anything is priced. All
 -- record types are summed, so a RETRACTION nets out the ORIGINAL it negates and a RESTATEMENT
--- adds the corrected amount. The hour (usage_start_time) is kept because the price that
--- applies is the one in effect when the usage started.
+-- adds the corrected amount (a NULL quantity counts as 0, never as an unknown total). The hour
+-- (usage_start_time) is kept because the price that applies is the one in effect when the
+-- usage started.
 usage_hours AS (
   SELECT
     workspace_id,
@@ -22,7 +23,7 @@ usage_hours AS (
     usage_unit,
     usage_date,
     usage_start_time,
-    SUM(usage_quantity) AS quantity
+    SUM(COALESCE(usage_quantity, 0)) AS quantity
   FROM system.billing.usage
   WHERE usage_date >= to_date(
           timestampadd(SECOND, -:billing_lookback_seconds, current_timestamp()))
@@ -47,9 +48,10 @@ prices AS (
 
 -- Each usage hour with the USD list price in effect when it started
 -- (price_start_time <= usage_start_time < COALESCE(price_end_time, +infinity)) for the same
--- SKU, cloud and unit. Overlapping price rows should not exist; if they do, the one that took
--- effect last wins (then the higher price), so an hour is never priced twice. Hours without a
--- price drop out: no price is an unknown cost, not a zero one.
+-- SKU, cloud and unit; a row without an effective list price is no price. Overlapping price
+-- rows should not exist; if they do, the one that took effect last wins (then the higher
+-- price), so an hour is never priced twice. Hours without a price drop out: no price is an
+-- unknown cost, not a zero one.
 priced_hours AS (
   SELECT
     u.workspace_id,
@@ -62,6 +64,7 @@ priced_hours AS (
     AND p.cloud = u.cloud
     AND p.usage_unit = u.usage_unit
     AND p.currency_code = 'USD'
+    AND p.list_price IS NOT NULL
     AND p.price_start_time <= u.usage_start_time
     AND (p.price_end_time IS NULL OR u.usage_start_time < p.price_end_time)
   QUALIFY ROW_NUMBER() OVER (
