@@ -65,6 +65,7 @@ TABLES = tuple(COLUMNS)
 QUANTILES = (("0.5", Fraction(1, 2)), ("0.95", Fraction(95, 100)), ("0.99", Fraction(99, 100)))
 EXPORTER_TAG = ("app", "databricks-exporter")
 SECOND = dt.timedelta(seconds=1)
+MICRO = dt.timedelta(microseconds=1)
 T = TypeVar("T")
 
 
@@ -341,10 +342,11 @@ def _freshness(updates: list[Run], now: dt.datetime, since: dt.datetime) -> Seri
         if u.final_state == "COMPLETED" and u.ended >= since:
             key = (u.workspace_id, u.slices[0]["pipeline_id"], _latest(u.slices, "update_type"))
             latest[key] = max(latest.get(key, u.ended), u.ended)
-    lags: dict[Labels, list[float]] = defaultdict(list)
+    lags: dict[Labels, list[int]] = defaultdict(list)
     for (workspace, _, update_type), ended in latest.items():
-        lags[labels(workspace_id=workspace, stage=update_type)].append((now - ended) / SECOND)
-    return {key: sum(values) / len(values) for key, values in lags.items()}
+        lags[labels(workspace_id=workspace, stage=update_type)].append((now - ended) // MICRO)
+    # The mean of exact microseconds, in seconds.
+    return {key: float(sum(values)) / len(values) / 1e6 for key, values in lags.items()}
 
 
 def pipelines(tables: Tables, now: dt.datetime, windows: Windows) -> Expected:

@@ -130,14 +130,14 @@ latest_completed AS (
 ),
 
 -- Freshness lag per workspace and update type: the average over its pipelines of how long ago
--- that latest completion was.
+-- that latest completion was. Summed as exact integer microseconds and divided once, so the
+-- value does not depend on the order the engine adds in (an AVG of DOUBLEs does).
 freshness AS (
   SELECT
     workspace_id,
     update_type AS stage,
-    AVG(
-      CAST(unix_micros(current_timestamp()) - unix_micros(completed_at) AS DOUBLE) / 1000000
-    ) AS lag_seconds
+    CAST(SUM(unix_micros(current_timestamp()) - unix_micros(completed_at)) AS DOUBLE)
+      / COUNT(*) / 1000000 AS lag_seconds
   FROM latest_completed
   GROUP BY workspace_id, update_type
 )
