@@ -16,7 +16,7 @@ import pytest
 
 from databricks_exporter.sim.generator import create_database, generate
 
-from .test_generator import BULK, DAY, HOUR, NAIVE_NOW, NOW, SEED, Row, bulk_rows, grouped
+from .test_generator import BULK, DAY, HOUR, NAIVE_NOW, NOW, SEED, Row, bulk_rows, fetch, grouped
 
 WINDOW_START = NAIVE_NOW - 24 * HOUR
 
@@ -210,3 +210,55 @@ def test_completed_updates_spread_over_the_freshness_horizon(
         if final_state(rows) == "COMPLETED" and rows[-1]["period_end_time"] >= NAIVE_NOW - 7 * DAY
     }
     assert {(w, t) for w in BULK for t in ("REFRESH", "FULL_REFRESH")} <= recent
+
+
+# -- the same cases whatever the seed ---------------------------------------------------------
+
+_EVERY_WORKSPACE_HAS = {
+    "a run in progress": """
+        SELECT workspace_id FROM system.lakeflow.job_run_timeline
+        GROUP BY workspace_id, run_id HAVING count(result_state) = 0""",
+    "a repaired run": """
+        SELECT workspace_id FROM system.lakeflow.job_run_timeline
+        GROUP BY workspace_id, run_id HAVING count(result_state) > 1""",
+    "a finished run over 3 h started before the window and ending in it": """
+        SELECT workspace_id FROM system.lakeflow.job_run_timeline
+        GROUP BY workspace_id, run_id
+        HAVING count(result_state) > 0 AND max(period_end_time) >= $now - INTERVAL 24 HOUR
+            AND min(period_start_time) < $now - INTERVAL 24 HOUR""",
+    "a task retry in the window": """
+        SELECT workspace_id FROM system.lakeflow.job_task_run_timeline
+        WHERE period_end_time >= $now - INTERVAL 24 HOUR
+        GROUP BY workspace_id, job_run_id, task_key HAVING count(DISTINCT run_id) > 1""",
+    "a pipeline restart in the window": """
+        SELECT workspace_id FROM system.lakeflow.pipeline_update_timeline
+        WHERE period_end_time >= $now - INTERVAL 24 HOUR
+        GROUP BY workspace_id, request_id HAVING count(DISTINCT update_id) > 1""",
+    "an update in progress": """
+        SELECT workspace_id FROM system.lakeflow.pipeline_update_timeline
+        GROUP BY workspace_id, update_id HAVING count(result_state) = 0""",
+    "a completed FULL_REFRESH within 7 days": """
+        SELECT workspace_id FROM system.lakeflow.pipeline_update_timeline
+        WHERE update_type = 'FULL_REFRESH' AND result_state = 'COMPLETED'
+            AND period_end_time >= $now - INTERVAL 7 DAY""",
+    "a running statement": "SELECT workspace_id FROM system.query.history WHERE end_time IS NULL",
+    "an exporter statement and a failed one in the last hour": """
+        SELECT workspace_id FROM system.query.history
+        WHERE start_time >= $now - INTERVAL 1 HOUR GROUP BY workspace_id
+        HAVING count_if(query_tags['app'] = 'databricks-exporter') > 0
+            AND count_if(execution_status = 'FAILED') > 0""",
+    "a correction in the billing window": """
+        SELECT workspace_id FROM system.billing.usage
+        WHERE record_type = 'RETRACTION' AND usage_date >= $now - INTERVAL 30 DAY""",
+}
+
+
+@pytest.mark.parametrize("seed", [1, 8])
+def test_every_bulk_workspace_has_every_case_whatever_the_seed(seed: int) -> None:
+    database = create_database()
+    generate(database, seed=seed, scale="small", now=NOW)
+    for case, sql in _EVERY_WORKSPACE_HAS.items():
+        params = {"now": NAIVE_NOW} if "$now" in sql else {}
+        found = {row["workspace_id"] for row in fetch(database, sql, **params)}
+        assert set(BULK) <= found, case
+    database.close()

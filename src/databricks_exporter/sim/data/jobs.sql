@@ -20,7 +20,8 @@ WITH scheduled AS (
 timed AS (
     SELECT
         *,
-        CASE WHEN state = 'SKIPPED' THEN 1000000 + CAST(u_code * 4000000 AS BIGINT)
+        CASE WHEN state = 'SKIPPED' AND klass <> 'continuous'
+             THEN 1000000 + CAST(u_code * 4000000 AS BIGINT)
              ELSE CAST(least(max_span_us, greatest(30000000, mean_us * exp(sigma * z_duration)))
                        AS BIGINT)
         END AS duration_us,

@@ -4,8 +4,9 @@
 Per workspace, pipeline 0 is continuous: its current update started 2 h (+10 min per workspace
 index) before the hour of `now` and is still running. Every other pipeline runs requests on a
 period; a request is usually one update, sometimes two or three (restarts triggered by
-RETRY_ON_FAILURE under the same request_id). Every few requests is a FULL_REFRESH, a few are
-VALIDATE, the rest REFRESH. Pipeline 1 is renamed; the last pipeline was deleted 30 h before
+RETRY_ON_FAILURE under the same request_id). Pipeline 1 is flaky: every one of its requests
+is restarted once or twice, whatever the seed; it is also renamed. Every few requests is a
+FULL_REFRESH, a few are VALIDATE, the rest REFRESH. The last pipeline was deleted 30 h before
 `now` and has no updates after that.
 """
 
@@ -55,6 +56,7 @@ class Pipeline:
     slots: int
     until_us: int
     deleted: bool
+    flaky: bool
 
 
 def build_pipelines(plan: Plan) -> list[Pipeline]:
@@ -92,6 +94,7 @@ def _pipeline(plan: Plan, wi: int, n: int) -> Pipeline:
         slots=math.ceil(plan.preset.pipeline_history / (period * _US)) + 1,
         until_us=micros(until),
         deleted=deleted,
+        flaky=n == 1,
     )
 
 

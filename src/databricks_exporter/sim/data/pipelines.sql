@@ -12,6 +12,8 @@ WITH requests AS (
         p.pipe_start_us + pl.phase_us::BIGINT + r.k * pl.period_us::BIGINT
             + CAST(gen_u(p.seed, 40, pl.pipe_key, r.k) * pl.jitter_us AS BIGINT) AS start_us,
         CASE WHEN pl.continuous THEN 1
+             WHEN pl.flaky AND gen_u(p.seed, 41, pl.pipe_key, r.k) < 0.7 THEN 2
+             WHEN pl.flaky THEN 3
              WHEN gen_u(p.seed, 41, pl.pipe_key, r.k) < 0.84 THEN 1
              WHEN gen_u(p.seed, 41, pl.pipe_key, r.k) < 0.95 THEN 2 ELSE 3 END AS attempts,
         CASE WHEN r.k % pl.full_every = 0 THEN 'FULL_REFRESH'

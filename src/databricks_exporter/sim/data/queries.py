@@ -1,11 +1,12 @@
 """Bulk `query.history`: statements spread uniformly over the preset's query history.
 
 Each bulk workspace gets its own rate (0.6x to 1.4x the preset's statements per hour). Most
-statements take about a second, a few take minutes, and 2 % run 10 to 150 minutes, so those near
-`now` are still running (status RUNNING, NULL end_time and total_duration_ms). Intervals
-overlap freely. About 5 % FAILED, 3 % CANCELED (a third of those without a duration), 2 %
-come from an earlier exporter (query tag app=databricks-exporter), others carry dbt, Tableau
-or team tags, half carry none.
+statements take about a second, a few take minutes, and 2 % run 60 to 150 minutes, so those
+near `now` are still running (status RUNNING, NULL end_time and total_duration_ms).
+Intervals overlap freely. About 5 % FAILED, 3 % CANCELED (a third of those without a
+duration), 2 % come from an earlier exporter (query tag app=databricks-exporter), others
+carry dbt, Tableau or team tags, half carry none. Whatever the seed, the last hour of every
+workspace holds exporter statements, running ones and FAILED ones (see `queries.sql`).
 """
 
 from __future__ import annotations

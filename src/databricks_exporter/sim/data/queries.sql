@@ -1,14 +1,21 @@
 -- Bulk statements from `gen_query_workspaces` (how many per workspace) and
 -- `gen_query_targets` (the warehouses, or serverless compute, they run on).
+--
+-- Statements 0 to 7 of every workspace start 5 to 54 minutes before now whatever the seed, so
+-- each 1 h window holds cases of each kind: 0-2 come from the exporter, 3-4 are still
+-- running, 5-6 FAILED. The others start uniformly over the history and draw their kind.
 
 INSERT INTO databricks_system.query.history BY NAME
 WITH drawn AS (
     SELECT
         w.workspace_id, w.ws_index, w.n_targets, r.i,
         p.seed, p.now_us, p.account_id, p.users, p.exporter_principal,
-        p.query_start_us
-            + CAST(gen_u(p.seed, 60, w.ws_index, r.i) * (p.now_us - p.query_start_us) AS BIGINT)
-            AS start_us,
+        CASE WHEN r.i < 8
+             THEN p.now_us - 300000000
+                  - CAST(gen_u(p.seed, 60, w.ws_index, r.i) * 2940000000 AS BIGINT)
+             ELSE p.query_start_us + CAST(gen_u(p.seed, 60, w.ws_index, r.i)
+                                          * (p.now_us - p.query_start_us) AS BIGINT)
+        END AS start_us,
         gen_u(p.seed, 61, w.ws_index, r.i) AS u_status,
         gen_u(p.seed, 62, w.ws_index, r.i) AS u_tag,
         gen_u(p.seed, 63, w.ws_index, r.i) AS u_long,
@@ -19,13 +26,14 @@ WITH drawn AS (
 shaped AS (
     SELECT
         d.*, t.warehouse_id, t.compute_type,
-        CASE WHEN u_long < 0.02
-             THEN 600000 + CAST(gen_u(seed, 66, ws_index, i) * 8400000 AS BIGINT)
+        CASE WHEN i IN (5, 6) THEN 1000 + CAST(gen_u(seed, 66, ws_index, i) * 59000 AS BIGINT)
+             WHEN i IN (3, 4) OR u_long < 0.02
+             THEN 3600000 + CAST(gen_u(seed, 66, ws_index, i) * 5400000 AS BIGINT)
              ELSE CAST(least(1800000, greatest(5, exp(6.8 + 1.5 * z))) AS BIGINT)
         END AS duration_ms,
-        CASE WHEN u_status < 0.05 THEN 'FAILED' WHEN u_status < 0.08 THEN 'CANCELED'
-             ELSE 'FINISHED' END AS status,
-        u_tag < 0.02 AS by_exporter,
+        CASE WHEN i IN (5, 6) OR u_status < 0.05 THEN 'FAILED'
+             WHEN u_status < 0.08 THEN 'CANCELED' ELSE 'FINISHED' END AS status,
+        i < 3 OR u_tag < 0.02 AS by_exporter,
         ['SELECT', 'SELECT', 'SELECT', 'SELECT', 'SELECT', 'SELECT', 'INSERT', 'MERGE',
          'CREATE', 'DESCRIBE'][1 + (h // 7) % 10] AS statement_type,
         ['Databricks SQL Editor', 'Tableau', 'dbt', 'Power BI', 'databricks-sql-python',
