@@ -17,7 +17,7 @@ from databricks_exporter.collectors.base import NOW_ROW, Collector
 from databricks_exporter.settings import Settings, Windows
 from reference import Expected, Tables, expected_metrics, fetch_tables
 
-#: Priced per usage hour and rounded to 12 decimals in SQL, per row in Python: equal up to that.
+#: Priced per usage hour and rounded to 18 decimals in SQL, per row in Python: equal up to that.
 APPROXIMATE = {"databricks_billing_cost_estimate_usd"}
 
 WINDOWS = [
@@ -36,7 +36,7 @@ def assert_same(actual: Expected, expected: Expected) -> None:
             continue
         assert actual[metric].keys() == values.keys(), metric
         for key, value in values.items():
-            assert math.isclose(actual[metric][key], value, rel_tol=1e-12, abs_tol=1e-9), key
+            assert math.isclose(actual[metric][key], value, rel_tol=1e-12, abs_tol=1e-12), key
 
 
 def one_row_per_series(collector: Collector, rows: tuple[tuple[object, ...], ...]) -> None:

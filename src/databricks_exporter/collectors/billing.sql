@@ -60,7 +60,7 @@ priced_hours AS (
     -- Priced in DOUBLE (a DECIMAL(38,18) product overflows or loses scale, differently per
     -- engine), then held as DECIMAL so the daily sum is exact and the same on every run
     -- whatever the order the engine adds in (a sum of DOUBLEs in parallel is not).
-    CAST(CAST(u.quantity AS DOUBLE) * CAST(p.list_price AS DOUBLE) AS DECIMAL(38, 12)) AS cost_usd
+    CAST(CAST(u.quantity AS DOUBLE) * CAST(p.list_price AS DOUBLE) AS DECIMAL(38, 18)) AS cost_usd
   FROM usage_hours AS u
   JOIN prices AS p
     ON p.sku_name = u.sku_name
