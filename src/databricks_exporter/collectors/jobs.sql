@@ -9,9 +9,10 @@
 -- terminal slice carries result_state; a repair adds another terminal slice to the same run.
 
 WITH
--- The slices that can matter: those ending inside the window, plus :run_history_seconds of
--- earlier history, so a run that started up to that long before the window opened is assembled
--- from all its slices and gets its full duration. Slices "ending" after now are ignored.
+-- The slices that can matter: every slice ending in [now - lookback - run_history, now]. A run
+-- that started no earlier than now - lookback - run_history (up to :run_history_seconds before
+-- the window opened) is assembled from all its slices and gets its full duration; an older
+-- one keeps only its slices from that bound on. Slices "ending" after now are ignored.
 -- terminal_rank = 1 marks the run's latest terminal slice (latest period_end_time; ties, which
 -- only corrupt data can produce, go to the greatest result_state so the choice is stable).
 run_slices AS (

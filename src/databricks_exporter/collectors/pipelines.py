@@ -57,7 +57,7 @@ def metric_specs(windows: Windows) -> tuple[MetricSpec, ...]:
         MetricSpec(
             "databricks_pipeline_run_status",
             "gauge",
-            f"Pipeline updates finished {last}, by the result state of their terminal slice",
+            f"Pipeline updates finished {last}, by the result state of their latest terminal slice",
             ("workspace_id", "status"),
         ),
         MetricSpec(
