@@ -44,7 +44,7 @@ _TIMES = ("period_start_time", "period_end_time", "result_state")
 COLUMNS = {
     USAGE: (
         "workspace_id", "sku_name", "cloud", "usage_unit", "usage_date", "usage_start_time",
-        "usage_quantity", "record_type",
+        "usage_end_time", "usage_quantity", "record_type",
     ),
     LIST_PRICES: (
         "sku_name", "cloud", "currency_code", "usage_unit", "price_start_time",
@@ -262,6 +262,7 @@ def billing(tables: Tables, now: dt.datetime, windows: Windows) -> Expected:
     usage = _usage_in_dates(tables, now, windows)
     dbus: dict[Labels, Decimal] = defaultdict(Decimal)
     cost: Series = defaultdict(float)
+    daily: Series = defaultdict(float)
     for u in usage:
         key = labels(
             workspace_id=u["workspace_id"], sku_name=u["sku_name"], usage_date=u["usage_date"]
@@ -272,12 +273,29 @@ def billing(tables: Tables, now: dt.datetime, windows: Windows) -> Expected:
         price = _price_at(u, tables[LIST_PRICES])
         if price is not None:
             cost[key] += float(quantity) * float(price)
+            days_ago = (now.date() - u["usage_date"]).days
+            if 1 <= days_ago <= 7:  # complete UTC days only
+                daily[labels(workspace_id=u["workspace_id"], days_ago=days_ago)] += float(
+                    quantity
+                ) * float(price)
     changes_since = _ago(now, windows.price_change_lookback)
     return {
         "databricks_billing_dbus_total": {k: float(v) for k, v in dbus.items()},
         "databricks_billing_cost_estimate_usd": dict(cost),
+        "databricks_billing_daily_cost_usd": dict(daily),
+        "databricks_billing_latest_usage_timestamp_seconds": _latest_usage(usage),
         "databricks_price_change_events": _price_changes(tables[LIST_PRICES], changes_since, now),
     }
+
+
+def _latest_usage(usage: list[Row]) -> Series:
+    """Per workspace, the end of its newest usage row, in whole epoch seconds."""
+    latest: dict[Labels, dt.datetime] = {}
+    for u in usage:
+        end, key = u["usage_end_time"], labels(workspace_id=u["workspace_id"])
+        if end is not None:
+            latest[key] = max(latest.get(key, end), end)
+    return {k: float(math.floor(v.replace(tzinfo=dt.UTC).timestamp())) for k, v in latest.items()}
 
 
 # ---------------------------------------------------------------------------------------------

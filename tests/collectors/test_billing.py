@@ -189,3 +189,23 @@ def test_null_quantities_and_prices_never_withhold_a_metric(
 
 def test_reference_agrees(con: duckdb.DuckDBPyConnection, exported: Expected) -> None:
     assert billing(fetch_tables(con), NOW, Windows()) == exported
+
+
+def test_daily_cost_of_the_last_complete_days(exported: Expected) -> None:
+    # now is 11-25 12:00: days_ago 1..7 are 11-24 back to 11-18; today is left out.
+    # 11-20: the NULL workspace's 8 DBU at 0.75; ws2's 40 GB at 0.25 plus 1.5 DBU at 2.
+    assert by_key(exported["databricks_billing_daily_cost_usd"], "workspace_id", "days_ago") == {
+        ("unknown", "5"): 6.0,
+        ("ws2", "5"): 13.0,
+    }
+
+
+def test_latest_usage_is_the_end_of_the_newest_row_in_the_window(exported: Expected) -> None:
+    # The row dated 11-26 is in the future and ignored; 11-12 10:00-11:00 is ws1's newest.
+    assert by_key(
+        exported["databricks_billing_latest_usage_timestamp_seconds"], "workspace_id"
+    ) == {
+        ("ws1",): 1794481200.0,  # 2026-11-12 11:00 UTC
+        ("unknown",): 1795147200.0,  # 2026-11-20 04:00 UTC
+        ("ws2",): 1795222800.0,  # 2026-11-21 01:00 UTC
+    }

@@ -25,6 +25,9 @@ SEED_METRICS = {
             ("workspace_id", "sku_name", "usage_date"),
         ),
         ("databricks_price_change_events", "gauge", ("sku_name",)),
+        # beyond the seed, for alerts (PromQL cannot do date arithmetic on usage_date)
+        ("databricks_billing_daily_cost_usd", "gauge", ("workspace_id", "days_ago")),
+        ("databricks_billing_latest_usage_timestamp_seconds", "gauge", ("workspace_id",)),
     },
     "jobs": {
         ("databricks_job_runs_total", "counter", ("workspace_id",)),

@@ -8,6 +8,11 @@ Series:
 * `databricks_billing_cost_estimate_usd{workspace_id,sku_name,usage_date}`: the same usage,
   every unit that has a USD list price, times the list price in effect when the usage started;
   a group none of whose usage matched a price has no series (unknown is not zero).
+* `databricks_billing_daily_cost_usd{workspace_id,days_ago}`: the estimated cost of each of
+  the last seven complete UTC days (days_ago 1..7, within the billing window), all SKUs
+  together; lets alerts compare a day with the one before (gauge, beyond the seed).
+* `databricks_billing_latest_usage_timestamp_seconds{workspace_id}`: end of the newest usage
+  row in the billing window, i.e. how far billing data has arrived (gauge, beyond the seed).
 * `databricks_price_change_events{sku_name}`: list-price rows that took effect within
   `--price-change-lookback` (90d) and replace an earlier price of the same SKU, cloud,
   currency and unit; only SKUs with a change appear (a gauge: the seed's name lacks `_total`).
@@ -53,6 +58,20 @@ def metric_specs(windows: Windows) -> tuple[MetricSpec, ...]:
             f"started, per workspace, SKU and usage date, over the {dates}; absent where no "
             "USD price matched",
             _LABELS,
+        ),
+        MetricSpec(
+            "databricks_billing_daily_cost_usd",
+            "gauge",
+            "Estimated list cost in USD of each of the last seven complete UTC days "
+            "(days_ago=1 is yesterday), all SKUs together, within the billing window",
+            ("workspace_id", "days_ago"),
+        ),
+        MetricSpec(
+            "databricks_billing_latest_usage_timestamp_seconds",
+            "gauge",
+            f"End of the newest usage row of the workspace within the {dates}: how far "
+            "billing data has arrived",
+            ("workspace_id",),
         ),
         MetricSpec(
             "databricks_price_change_events",

@@ -1,5 +1,5 @@
 -- Billing collector: one statement, long-format rows
--- (metric, workspace_id, sku_name, usage_date, value).
+-- (metric, workspace_id, sku_name, usage_date, days_ago, value).
 --
 -- Parameters (all seconds):
 --   :billing_lookback_seconds       usage dates covered           (--billing-lookback)
@@ -23,7 +23,8 @@ usage_hours AS (
     usage_unit,
     usage_date,
     usage_start_time,
-    SUM(COALESCE(usage_quantity, 0)) AS quantity
+    SUM(COALESCE(usage_quantity, 0)) AS quantity,
+    MAX(usage_end_time) AS usage_end
   FROM system.billing.usage
   WHERE usage_date >= to_date(
           timestampadd(SECOND, -:billing_lookback_seconds, current_timestamp()))
@@ -93,6 +94,29 @@ costs AS (
   GROUP BY workspace_id, sku_name, usage_date
 ),
 
+-- Cost of each of the last seven complete UTC days per workspace, every SKU together, so an
+-- alert can compare a day with the day before without date arithmetic on labels. Today is
+-- left out (its rows are still arriving); days without priced usage have no series.
+daily_costs AS (
+  SELECT
+    workspace_id,
+    datediff(current_date(), usage_date) AS days_ago,
+    SUM(cost_usd) AS cost_usd
+  FROM costs
+  WHERE usage_date < current_date()
+    AND usage_date >= date_sub(current_date(), 7)
+  GROUP BY workspace_id, datediff(current_date(), usage_date)
+),
+
+-- The end of the newest usage row per workspace: how far billing data has arrived (rows
+-- usually land within hours; a day of silence means the pipeline is behind).
+latest_usage AS (
+  SELECT workspace_id, MAX(usage_end) AS usage_end
+  FROM usage_hours
+  GROUP BY workspace_id
+  HAVING MAX(usage_end) IS NOT NULL
+),
+
 -- Price rows that took effect inside the price-change window and replace an earlier price of
 -- the same (sku_name, cloud, currency_code, usage_unit): some row of that key started strictly
 -- earlier. A SKU's first-ever price is not a change; SKUs without changes have no series.
@@ -119,17 +143,28 @@ SELECT
   CAST(NULL AS STRING) AS workspace_id,
   CAST(NULL AS STRING) AS sku_name,
   CAST(NULL AS STRING) AS usage_date,
+  CAST(NULL AS STRING) AS days_ago,
   CAST(unix_timestamp(current_timestamp()) AS DOUBLE) AS value
 UNION ALL
 SELECT
-  'databricks_billing_dbus_total', workspace_id, sku_name, CAST(usage_date AS STRING),
+  'databricks_billing_dbus_total', workspace_id, sku_name, CAST(usage_date AS STRING), NULL,
   CAST(dbus AS DOUBLE)
 FROM dbus
 UNION ALL
 SELECT
   'databricks_billing_cost_estimate_usd', workspace_id, sku_name, CAST(usage_date AS STRING),
-  CAST(cost_usd AS DOUBLE)
+  NULL, CAST(cost_usd AS DOUBLE)
 FROM costs
 UNION ALL
-SELECT 'databricks_price_change_events', NULL, sku_name, NULL, CAST(changes AS DOUBLE)
+SELECT
+  'databricks_billing_daily_cost_usd', workspace_id, NULL, NULL, CAST(days_ago AS STRING),
+  CAST(cost_usd AS DOUBLE)
+FROM daily_costs
+UNION ALL
+SELECT
+  'databricks_billing_latest_usage_timestamp_seconds', workspace_id, NULL, NULL, NULL,
+  CAST(unix_timestamp(usage_end) AS DOUBLE)
+FROM latest_usage
+UNION ALL
+SELECT 'databricks_price_change_events', NULL, sku_name, NULL, NULL, CAST(changes AS DOUBLE)
 FROM price_changes
