@@ -279,3 +279,17 @@ def test_odd_values_are_where_documented(con: duckdb.DuckDBPyConnection) -> None
             con, f"SELECT count(*) FROM system.{schema}.{table} WHERE {target} = $v", v=value
         )
         assert found > 0, where
+
+
+def test_ids_are_unique_where_databricks_makes_them_unique(con: duckdb.DuckDBPyConnection) -> None:
+    for sql in (
+        "SELECT count(*) = count(DISTINCT statement_id) FROM system.query.history",
+        "SELECT count(*) = count(DISTINCT record_id) FROM system.billing.usage",
+        "SELECT count(DISTINCT (workspace_id, job_id, run_id)) = count(DISTINCT run_id) "
+        "FROM system.lakeflow.job_run_timeline",
+        "SELECT count(DISTINCT (workspace_id, job_run_id, run_id)) = count(DISTINCT run_id) "
+        "FROM system.lakeflow.job_task_run_timeline",
+        "SELECT count(DISTINCT (pipeline_id, request_id, update_id)) = count(DISTINCT update_id) "
+        "FROM system.lakeflow.pipeline_update_timeline",
+    ):
+        assert scalar(con, sql), sql

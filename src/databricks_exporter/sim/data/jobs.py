@@ -26,6 +26,7 @@ from databricks_exporter.sim.data.plan import Plan
 from databricks_exporter.sim.data.timeline import HOUR, micros, moment
 
 _US = dt.timedelta(microseconds=1)
+_CHECKPOINT_AFTER = 20_000
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,12 @@ def _name_row(plan: Plan, workspace_id: str, job_id: str, name: str, wi: int) ->
 def generate_jobs(con: duckdb.DuckDBPyConnection, plan: Plan) -> list[Job]:
     """Fill the job tables from the bulk jobs; returns the jobs for the billing sources."""
     jobs = build_jobs(plan)
-    load_temp(con, "gen_jobs", [asdict(job) for job in jobs])
-    run_script(con, "jobs.sql")
+    # One workspace at a time, checkpointing big ones, for the reason given in queries.py.
+    for workspace_id in plan.workspaces:
+        mine = [job for job in jobs if job.workspace_id == workspace_id]
+        load_temp(con, "gen_jobs", [asdict(job) for job in mine])
+        run_script(con, "jobs.sql")
+        if sum(job.slots for job in mine) > _CHECKPOINT_AFTER:
+            con.execute("CHECKPOINT databricks_system")
     insert_rows(con, "databricks_system.lakeflow.jobs", list(name_rows(plan, jobs)))
     return jobs

@@ -1,8 +1,10 @@
 """Moving rows into DuckDB: Python rows through one `UNNEST` of a list parameter, SQL files.
 
-Python rows (entities, scenarios) travel as one list-of-structs parameter, which measured
-about 40x faster than `executemany`. Map columns travel as lists of key/value structs and are
-rebuilt with `map_from_entries`, because a Python dict would arrive as a STRUCT.
+Python rows (entities, scenarios: hundreds to a few thousand) travel as one list-of-structs
+parameter, measured 17x faster than `executemany` (5,000 query-history rows: 0.6 s against
+10 s). Map columns travel as lists of key/value structs and are rebuilt with
+`map_from_entries`, because a Python dict would arrive as a STRUCT. The millions of bulk rows
+never pass through Python: they are built by the SQL files.
 """
 
 from __future__ import annotations
