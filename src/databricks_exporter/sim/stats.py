@@ -17,6 +17,7 @@ class Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.in_flight = 0
+        self._tag_in_flight: Counter[tuple[str, str]] = Counter()
         self._reset()
 
     def _reset(self) -> None:
@@ -26,6 +27,7 @@ class Stats:
         self._faults: Counter[str] = Counter()
         self._by_tag: dict[str, dict[str, Counter[str]]] = {}
         self._tag_seconds: dict[tuple[str, str], float] = {}
+        self._tag_peak: dict[tuple[str, str], int] = dict(self._tag_in_flight)
 
     def reset(self) -> None:
         """Zero every counter (statements in flight stay counted)."""
@@ -56,6 +58,9 @@ class Stats:
             self.in_flight += 1
             self._peak = max(self._peak, self.in_flight)
             self._tag("received", tags)
+            for pair in self._tag_keys(tags):
+                self._tag_in_flight[pair] += 1
+                self._tag_peak[pair] = max(self._tag_peak.get(pair, 0), self._tag_in_flight[pair])
 
     def finished(self, outcome: str, tags: Mapping[str, str]) -> None:
         """A statement reached a terminal state."""
@@ -63,6 +68,10 @@ class Stats:
             self._counts[outcome] += 1
             self.in_flight -= 1
             self._tag(outcome, tags)
+            for pair in self._tag_keys(tags):
+                self._tag_in_flight[pair] -= 1
+                if self._tag_in_flight[pair] <= 0:
+                    del self._tag_in_flight[pair]
 
     def _tag_keys(self, tags: Mapping[str, str]) -> list[tuple[str, str]]:
         pairs = []
@@ -102,5 +111,6 @@ class Stats:
             for value, counts in values.items():
                 entry: dict[str, float] = {n: counts[n] for n in ("received", *OUTCOMES)}
                 entry["engine_seconds"] = round(self._tag_seconds.get((key, value), 0.0), 6)
+                entry["peak_in_flight"] = self._tag_peak.get((key, value), 0)
                 out.setdefault(key, {})[value] = entry
         return out
