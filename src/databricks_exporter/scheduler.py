@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -42,8 +42,12 @@ EXPORTER_PART = "_exporter"
 TRANSIENT = frozenset({"auth", "network", "throttled", "server"})
 #: Failures that mean a table is not readable: probe again every N intervals.
 UNREADABLE = frozenset({"table_missing", "permission"})
-#: Failures that say nothing bad about the workspace connection.
+#: Outcomes that show the workspace answered (docs/metrics.md: `databricks_up` is 1).
 CONTACT_OK = frozenset({"success", "table_missing", "permission", "failed", "bad_result"})
+#: Failures of the workspace connection itself, which every collector meets alike: logged once
+#: for the exporter when they begin, change kind or end. Other failures (a missing table, a
+#: timeout, a bad result) are the collector's own, logged once per collector and change.
+OUTAGE = TRANSIENT
 BACKOFF_START = 15.0
 #: How often a refresh in progress looks at its statement's state (PENDING = cold start).
 WATCH_EVERY = 1.0
@@ -91,6 +95,8 @@ class _Runner:
     stale: bool = False
     fresh_until: float | None = None
     failures: int = 0
+    #: The collector's own failure last logged (None once it recovered): logs change of state.
+    reported: str | None = None
     retry_after: float = 0.0
     next_due: float | None = None
     detail: str = ""
@@ -125,6 +131,7 @@ class Scheduler:
         self._tasks: list[asyncio.Task[None]] = []
         self._tables: dict[str, bool] = {}
         self._up = False
+        self._outage: str | None = None
         self._last_scrape = clock.monotonic()
         self._activity = asyncio.Event()
         self._activity.set()
@@ -158,6 +165,10 @@ class Scheduler:
     def ready(self) -> bool:
         """True once every collector finished its first refresh attempt."""
         return all(runner.first_done for runner in self._runners)
+
+    def refresh_states(self) -> dict[str, str]:
+        """What each enabled collector is doing: idle, pending, running or paused."""
+        return {runner.name: runner.state for runner in self._runners}
 
     def scraped(self) -> None:
         """Note a scrape; wakes collectors paused for lack of scrapes."""
@@ -255,7 +266,7 @@ class Scheduler:
         part: Part | None = None
         watcher = asyncio.create_task(self._watch(runner))
         try:
-            result = await self._in_thread(self._execute, runner)
+            result = await self._until_done(runner, self._in_thread(self._execute, runner))
             watcher.cancel()
             data, part = await self._in_thread(_build, runner.collector, result)
         except WarehouseError as error:
@@ -276,6 +287,25 @@ class Scheduler:
             runner.serving, runner.series = False, 0
             await self._publish({runner.name: None})
         runner.first_done = True  # only now is the outcome visible on /metrics
+
+    async def _until_done(self, runner: _Runner, work: Awaitable[T]) -> T:
+        """Await `work`; should the runner's series outlive max age meanwhile, withdraw them."""
+        task = asyncio.ensure_future(work)
+        try:
+            while (until := self._until_stale(runner)) is not None:
+                if until <= 0:
+                    await self._withdraw(runner)
+                    continue
+                expiry = asyncio.ensure_future(self._clock.sleep(until))
+                try:
+                    await asyncio.wait((task, expiry), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    expiry.cancel()
+                if task.done():
+                    break
+            return await task
+        finally:
+            task.cancel()
 
     async def _watch(self, runner: _Runner) -> None:
         """Show `pending` while the statement waits for the warehouse (e.g. a cold start)."""
@@ -302,8 +332,10 @@ class Scheduler:
         return await loop.run_in_executor(self._executor, function, *args)
 
     def _succeeded(self, runner: _Runner, data: CollectorData) -> None:
-        if runner.last_kind not in ("success", "pending"):
-            log.info("refresh recovered", collector=runner.name, after=runner.last_kind)
+        if runner.reported is not None:
+            log.info("refresh recovered", collector=runner.name, after=runner.reported)
+            runner.reported = None
+        self._contact_restored()
         runner.statements["success"] += 1
         runner.last_kind, runner.failures, runner.detail = "success", 0, ""
         runner.last_success = self._clock.wall()
@@ -320,14 +352,34 @@ class Scheduler:
         runner.statements[kind] += 1
         runner.failures += 1
         runner.detail = str(error)[:300]
-        if kind != runner.last_kind:
-            self._log_failure(runner, error)
         runner.last_kind = kind
         runner.retry_after = error.retry_after or 0.0 if isinstance(error, ThrottledError) else 0.0
         self._up = kind in CONTACT_OK
+        if kind in OUTAGE:
+            self._contact_lost(runner, error)
+        else:
+            self._contact_restored()
+            if kind != runner.reported:
+                runner.reported = kind
+                self._log_failure(runner, error)
         if isinstance(error, TableNotFoundError | InsufficientPermissionsError):
             for table in [error.table] if error.table else runner.collector.tables:
                 self._tables[table] = False
+
+    def _contact_lost(self, runner: _Runner, error: WarehouseError) -> None:
+        if error.kind != self._outage:
+            self._outage = error.kind
+            log.error(
+                "workspace failing; collectors keep their last data and retry with backoff",
+                kind=error.kind,
+                collector=runner.name,
+                err=str(error),
+            )
+
+    def _contact_restored(self) -> None:
+        if self._outage is not None:
+            log.info("workspace contact restored", after=self._outage)
+            self._outage = None
 
     def _log_failure(self, runner: _Runner, error: WarehouseError) -> None:
         if isinstance(error, TableNotFoundError | InsufficientPermissionsError):
