@@ -10,7 +10,7 @@ import pytest
 
 from databricks_exporter import __version__
 from databricks_exporter.cli import OPTIONS, build_parser, main, parse_settings
-from databricks_exporter.settings import ConfigError, FileSecret, Secret
+from databricks_exporter.settings import ConfigError, Drilldown, FileSecret, Secret, TagLabel
 
 REQUIRED = [
     "--server-hostname=dbc-abc123-def456.cloud.databricks.com",
@@ -357,3 +357,171 @@ def test_console_script_fails_fast_without_traceback() -> None:
     assert "never-shown" not in completed.stderr
     assert completed.stderr.startswith("databricks-exporter: error: --server-hostname")
     assert completed.stdout == ""
+
+
+# ----- drill-down and cost attribution -------------------------------------------------------
+
+
+def test_drilldown_is_off_by_default() -> None:
+    settings, _ = parse_settings(REQUIRED, {})
+    assert settings.drilldown == Drilldown()
+    assert settings.drilldown.name_kinds == ()
+    assert settings.names_runners == ()
+    assert (settings.drilldown.top_k, settings.drilldown.names_interval) == (20, 3600)
+
+
+def test_drilldown_flags() -> None:
+    argv = [
+        *REQUIRED,
+        "--collector.jobs.by-job",
+        "--collector.jobs.by-task",
+        "--collector.pipelines.by-pipeline",
+        "--collector.queries.by-warehouse",
+        "--collector.billing.by-job",
+        "--collector.billing.by-product",
+        "--collector.billing.tag-label=team",
+        "--collector.billing.tag-label=cost_center=Cost Center",
+        "--drilldown.top-k=50",
+        "--drilldown.names-interval=6h",
+    ]
+    settings, _ = parse_settings(argv, {})
+    assert settings.drilldown == Drilldown(
+        jobs_by_job=True,
+        jobs_by_task=True,
+        pipelines_by_pipeline=True,
+        queries_by_warehouse=True,
+        billing_by_job=True,
+        billing_by_product=True,
+        billing_tags=(TagLabel("team", "team"), TagLabel("cost_center", "Cost Center")),
+        top_k=50,
+        names_interval=6 * 3600,
+    )
+    assert [r.name for r in settings.names_runners] == [
+        "job_names",
+        "pipeline_names",
+        "warehouse_names",
+    ]
+    assert settings.collector("job_names").interval == 6 * 3600
+
+
+def test_drilldown_environment_variables() -> None:
+    env = {
+        "DATABRICKS_EXPORTER_COLLECTOR_JOBS_BY_JOB": "true",
+        "DATABRICKS_EXPORTER_COLLECTOR_QUERIES_BY_WAREHOUSE": "1",
+        "DATABRICKS_EXPORTER_COLLECTOR_BILLING_TAG_LABEL": "team, project",
+        "DATABRICKS_EXPORTER_DRILLDOWN_TOP_K": "5",
+    }
+    settings, _ = parse_settings(REQUIRED, env)
+    drilldown = settings.drilldown
+    assert (drilldown.jobs_by_job, drilldown.queries_by_warehouse) == (True, True)
+    assert drilldown.billing_tags == (TagLabel("team", "team"), TagLabel("project", "project"))
+    assert drilldown.top_k == 5
+    assert not drilldown.pipelines_by_pipeline
+    flagged, _ = parse_settings([*REQUIRED, "--no-collector.jobs.by-job"], env)
+    assert not flagged.drilldown.jobs_by_job
+
+
+@pytest.mark.parametrize(
+    ("args", "flag", "problem"),
+    [
+        (
+            ["--collector.billing.tag-label=team-name"],
+            "--collector.billing.tag-label",
+            "'team-name' is not a usable label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting "
+            "with __); give LABEL=TAG_KEY for a tag key that is not one",
+        ),
+        (
+            ["--collector.billing.tag-label=__team"],
+            "--collector.billing.tag-label",
+            "'__team' is not a usable label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting "
+            "with __); give LABEL=TAG_KEY for a tag key that is not one",
+        ),
+        (
+            ["--collector.billing.tag-label=sku_name"],
+            "--collector.billing.tag-label",
+            "'sku_name' is already a label of the billing metrics",
+        ),
+        (
+            ["--collector.billing.tag-label=billing_origin_product=product"],
+            "--collector.billing.tag-label",
+            "'billing_origin_product' is already a label of the billing metrics",
+        ),
+        (
+            ["--collector.billing.tag-label=team="],
+            "--collector.billing.tag-label",
+            "'team=' has an empty tag key",
+        ),
+        (
+            ["--collector.billing.tag-label=team", "--collector.billing.tag-label=team=Team"],
+            "--collector.billing.tag-label",
+            "label 'team' is given twice",
+        ),
+        (
+            [f"--collector.billing.tag-label=t{n}" for n in range(6)],
+            "--collector.billing.tag-label",
+            "at most 5 tag labels (each multiplies the series)",
+        ),
+        (["--drilldown.top-k=0"], "--drilldown.top-k", "'0' must be a whole number from 1 to 1000"),
+        (
+            ["--drilldown.top-k=1001"],
+            "--drilldown.top-k",
+            "'1001' must be a whole number from 1 to 1000",
+        ),
+        (
+            ["--drilldown.top-k=ten"],
+            "--drilldown.top-k",
+            "'ten' must be a whole number from 1 to 1000",
+        ),
+        (
+            ["--drilldown.names-interval=0s"],
+            "--drilldown.names-interval",
+            "'0s' must be a positive duration",
+        ),
+        (
+            ["--drilldown.names-interval=hourly"],
+            "--drilldown.names-interval",
+            "'hourly' is not a duration (examples: 90s, 15m, 24h, 30d, 1h30m)",
+        ),
+        (
+            ["--collector.jobs.by-task"],
+            "--collector.jobs.by-task",
+            "needs --collector.jobs.by-job (task keys are only unique within a job)",
+        ),
+        (
+            ["--no-collector.jobs", "--collector.jobs.by-job"],
+            "--collector.jobs.by-job",
+            "the jobs collector is disabled",
+        ),
+        (
+            ["--no-collector.pipelines", "--collector.pipelines.by-pipeline"],
+            "--collector.pipelines.by-pipeline",
+            "the pipelines collector is disabled",
+        ),
+        (
+            ["--no-collector.queries", "--collector.queries.by-warehouse"],
+            "--collector.queries.by-warehouse",
+            "the queries collector is disabled",
+        ),
+        (
+            ["--no-collector.billing", "--collector.billing.by-job"],
+            "--collector.billing.by-job",
+            "the billing collector is disabled",
+        ),
+        (
+            ["--no-collector.billing", "--collector.billing.tag-label=team"],
+            "--collector.billing.tag-label",
+            "the billing collector is disabled",
+        ),
+    ],
+)
+def test_bad_drilldown_values(args: list[str], flag: str, problem: str) -> None:
+    option = next(o for o in OPTIONS if o.flag == flag)
+    assert error_of([*REQUIRED, *args]) == f"{flag} [env {option.env}]: {problem}"
+
+
+def test_bad_drilldown_switch_in_environment() -> None:
+    message = error_of(REQUIRED, {"DATABRICKS_EXPORTER_COLLECTOR_BILLING_BY_PRODUCT": "sure"})
+    assert message == (
+        "--collector.billing.by-product [env DATABRICKS_EXPORTER_COLLECTOR_BILLING_BY_PRODUCT]: "
+        "'sure' is not a boolean (true or false)"
+    )

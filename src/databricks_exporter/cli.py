@@ -14,8 +14,10 @@ from databricks_exporter import __version__, logs
 from databricks_exporter.settings import (
     COLLECTOR_NAMES,
     DEFAULT_INTERVALS,
+    MAX_TOP_K,
     CollectorSettings,
     ConfigError,
+    Drilldown,
     FileSecret,
     Secret,
     Settings,
@@ -25,6 +27,7 @@ from databricks_exporter.settings import (
     normalize_host,
     parse_duration,
     parse_listen_address,
+    parse_tag_labels,
     parse_warehouse_path,
 )
 
@@ -129,6 +132,62 @@ def _collector_options() -> list[Option]:
     return options
 
 
+def _switch(flag: str, help_text: str) -> Option:
+    return Option(flag, help_text, "false", boolean=True)
+
+
+def _drilldown_options() -> list[Option]:
+    d = Drilldown()
+    other = "the top --drilldown.top-k per workspace, the others as other"
+    return [
+        _switch(
+            "--collector.jobs.by-job",
+            f"Add job_id and job_name to the job metrics ({other}).",
+        ),
+        _switch(
+            "--collector.jobs.by-task",
+            "Also add task_key to databricks_task_retries_total (needs --collector.jobs.by-job).",
+        ),
+        _switch(
+            "--collector.pipelines.by-pipeline",
+            f"Add pipeline_id and pipeline_name to the pipeline metrics ({other}).",
+        ),
+        _switch(
+            "--collector.queries.by-warehouse",
+            f"Add warehouse_id and warehouse_name to the query metrics ({other}).",
+        ),
+        _switch(
+            "--collector.billing.by-job",
+            f"Export databricks_billing_job_cost_usd, the list cost per job ({other}).",
+        ),
+        _switch(
+            "--collector.billing.by-product",
+            "Add billing_origin_product to the DBU and cost metrics.",
+        ),
+        Option(
+            "--collector.billing.tag-label",
+            "Add a label from a custom_tags key to the DBU and cost metrics: LABEL (the tag key "
+            "of that name) or LABEL=TAG_KEY; a missing tag is unknown. Repeatable, up to 5; "
+            "the env var takes a comma-separated list.",
+            None,
+            "LABEL[=TAG_KEY]",
+            repeatable=True,
+        ),
+        Option(
+            "--drilldown.top-k",
+            "Entities (jobs, pipelines, warehouses, tag value combinations) each drill-down "
+            "keeps per workspace; the others are folded into one series labelled other.",
+            str(d.top_k),
+            "K",
+        ),
+        Option(
+            "--drilldown.names-interval",
+            "How often the job, pipeline and warehouse names of the drill-downs are read.",
+            format_duration(d.names_interval),
+        ),
+    ]
+
+
 OPTIONS: tuple[Option, ...] = (
     Option(
         "--web.listen-address",
@@ -198,6 +257,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     *_windows_options(),
     *_collector_options(),
+    *_drilldown_options(),
     Option(
         "--log.level",
         "Only log messages with the given severity or above. One of: [debug, info, warn, error]",
@@ -404,6 +464,50 @@ def _collectors(values: _Values) -> tuple[CollectorSettings, ...]:
     return tuple(collectors)
 
 
+def _top_k(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_TOP_K:
+        raise ValueError(f"{text!r} must be a whole number from 1 to {MAX_TOP_K}")
+    return int(text)
+
+
+#: Each drill-down switch and the collector it needs enabled.
+_NEEDS = {
+    "collector_jobs_by_job": "jobs",
+    "collector_jobs_by_task": "jobs",
+    "collector_pipelines_by_pipeline": "pipelines",
+    "collector_queries_by_warehouse": "queries",
+    "collector_billing_by_job": "billing",
+    "collector_billing_by_product": "billing",
+    "collector_billing_tag_label": "billing",
+}
+
+
+def _drilldown(values: _Values, collectors: tuple[CollectorSettings, ...]) -> Drilldown:
+    on = {dest: values.raw(dest) in (True, "true") for dest in _NEEDS}
+    tags = values.convert("collector_billing_tag_label", parse_tag_labels) or ()
+    on["collector_billing_tag_label"] = bool(tags)
+    enabled = {c.name for c in collectors if c.enabled}
+    for dest, collector in _NEEDS.items():
+        if on[dest] and collector not in enabled:
+            raise _config_error(dest, f"the {collector} collector is disabled")
+    if on["collector_jobs_by_task"] and not on["collector_jobs_by_job"]:
+        raise _config_error(
+            "collector_jobs_by_task",
+            "needs --collector.jobs.by-job (task keys are only unique within a job)",
+        )
+    return Drilldown(
+        jobs_by_job=on["collector_jobs_by_job"],
+        jobs_by_task=on["collector_jobs_by_task"],
+        pipelines_by_pipeline=on["collector_pipelines_by_pipeline"],
+        queries_by_warehouse=on["collector_queries_by_warehouse"],
+        billing_by_job=on["collector_billing_by_job"],
+        billing_by_product=on["collector_billing_by_product"],
+        billing_tags=tags,
+        top_k=values.convert("drilldown_top_k", _top_k),
+        names_interval=values.convert("drilldown_names_interval", _positive_duration),
+    )
+
+
 def _secret(values: _Values) -> Secret | None:
     inline, path = values.raw("client_secret"), values.raw("client_secret_file")
     if inline and path:
@@ -457,6 +561,7 @@ def parse_settings(argv: Sequence[str], env: Mapping[str, str]) -> tuple[Setting
     listen = values.convert("web_listen_address", _listen_addresses)
     if demo and not values.is_set("web_listen_address"):
         listen = (DEMO_LISTEN_ADDRESS,)
+    collectors = _collectors(values)
     settings = Settings(
         workspace=None if demo else _workspace(values, warnings),
         listen_addresses=listen,
@@ -465,13 +570,14 @@ def parse_settings(argv: Sequence[str], env: Mapping[str, str]) -> tuple[Setting
         ),
         telemetry_path=values.convert("web_telemetry_path", _telemetry_path),
         windows=_windows(values),
-        collectors=_collectors(values),
+        collectors=collectors,
         statement_timeout=values.convert("statement_timeout", _positive_duration),
         table_probe_every=values.convert("table_probe_every", _positive_int),
         idle_pause=values.convert("idle_pause", _non_negative_duration),
         log_level=values.convert("log_level", _one_of(tuple(logs.LEVELS))),
         log_format=values.convert("log_format", _one_of(logs.FORMATS)),
         demo=demo,
+        drilldown=_drilldown(values, collectors),
     )
     return settings, warnings
 

@@ -90,6 +90,80 @@ class CollectorSettings:
 
 DEFAULT_INTERVALS = {"billing": 3600.0, "jobs": 300.0, "pipelines": 300.0, "queries": 300.0}
 
+#: Labels `--collector.billing.tag-label` may not take: the DBU and cost metrics' own.
+BILLING_LABELS = ("workspace_id", "sku_name", "usage_date", "billing_origin_product")
+MAX_TAG_LABELS = 5
+MAX_TOP_K = 1000
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class TagLabel:
+    """A billing label taken from `custom_tags`: the label's name and the tag key it reads."""
+
+    label: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Drilldown:
+    """Opt-in per-entity labels and cost attribution (docs/drilldown.md); all off by default."""
+
+    jobs_by_job: bool = False
+    jobs_by_task: bool = False
+    pipelines_by_pipeline: bool = False
+    queries_by_warehouse: bool = False
+    billing_by_job: bool = False
+    billing_by_product: bool = False
+    billing_tags: tuple[TagLabel, ...] = ()
+    #: Entities kept per workspace; the rest are folded into one `other` series.
+    top_k: int = 20
+    #: How often the latest entity names are read (one small statement per kind).
+    names_interval: float = 3600.0
+
+    @property
+    def billing_attributed(self) -> bool:
+        """Whether the billing collector needs its attributed statement."""
+        return self.billing_by_job or self.billing_by_product or bool(self.billing_tags)
+
+    @property
+    def name_kinds(self) -> tuple[str, ...]:
+        """The kinds of entity whose names some enabled drill-down shows."""
+        wanted = {
+            "jobs": self.jobs_by_job or self.billing_by_job,
+            "pipelines": self.pipelines_by_pipeline,
+            "warehouses": self.queries_by_warehouse,
+        }
+        return tuple(kind for kind, on in wanted.items() if on)
+
+
+def names_collector(kind: str) -> str:
+    """The scheduler name of the runner that reads the names of `kind` (`job_names`, ...)."""
+    return f"{kind.removesuffix('s')}_names"
+
+
+def parse_tag_labels(values: list[str]) -> tuple[TagLabel, ...]:
+    """`LABEL` or `LABEL=TAG_KEY` items into tag labels; raises ValueError on a bad one."""
+    found: list[TagLabel] = []
+    for value in values:
+        label, sep, key = (part.strip() for part in value.partition("="))
+        key = key if sep else label
+        if not _LABEL_NAME.match(label) or label.startswith("__"):
+            raise ValueError(
+                f"{label!r} is not a usable label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting "
+                "with __); give LABEL=TAG_KEY for a tag key that is not one"
+            )
+        if label in BILLING_LABELS:
+            raise ValueError(f"{label!r} is already a label of the billing metrics")
+        if not key:
+            raise ValueError(f"{value!r} has an empty tag key")
+        if label in (t.label for t in found):
+            raise ValueError(f"label {label!r} is given twice")
+        found.append(TagLabel(label, key))
+    if len(found) > MAX_TAG_LABELS:
+        raise ValueError(f"at most {MAX_TAG_LABELS} tag labels (each multiplies the series)")
+    return tuple(found)
+
 
 def default_collectors() -> tuple[CollectorSettings, ...]:
     """Every collector enabled at its default interval; data withdrawn after three intervals."""
@@ -115,13 +189,23 @@ class Settings:
     log_level: str = "info"
     log_format: str = "logfmt"
     demo: bool = False
+    drilldown: Drilldown = field(default_factory=Drilldown)
 
     def collector(self, name: str) -> CollectorSettings:
-        """The settings of the collector called `name`."""
-        for collector in self.collectors:
+        """The settings of the collector (or names runner) called `name`."""
+        for collector in (*self.collectors, *self.names_runners):
             if collector.name == name:
                 return collector
         raise KeyError(name)
+
+    @property
+    def names_runners(self) -> tuple[CollectorSettings, ...]:
+        """The runners that read entity names for the drill-downs; none when all are off."""
+        interval = self.drilldown.names_interval
+        return tuple(
+            CollectorSettings(names_collector(kind), True, interval, 3 * interval)
+            for kind in self.drilldown.name_kinds
+        )
 
     @property
     def enabled_collectors(self) -> tuple[CollectorSettings, ...]:

@@ -13,7 +13,18 @@ import random
 from decimal import Decimal
 
 from collectors.fixtures import NOW
-from reference import JOB_RUNS, LIST_PRICES, PIPELINE_UPDATES, QUERY_HISTORY, TASK_RUNS, USAGE
+from databricks_exporter.sim.data.billing import usage_metadata
+from reference import (
+    JOB_NAMES,
+    JOB_RUNS,
+    LIST_PRICES,
+    PIPELINE_NAMES,
+    PIPELINE_UPDATES,
+    QUERY_HISTORY,
+    TASK_RUNS,
+    USAGE,
+    WAREHOUSES,
+)
 
 Rows = dict[str, list[dict[str, object]]]
 
@@ -162,6 +173,52 @@ def _billing(rng: random.Random, rows: Rows, usage_rows: int) -> None:
             rows[USAGE].append(row | {"record_type": "RETRACTION", "usage_quantity": -quantity})
 
 
+NAMES = ("alpha", "beta", 'odd "name" \\ ü\nline 2', "", None)
+TAGS = ("t1", "t2", "t3", "", "unknown")
+PRODUCTS = ("JOBS", "SQL", "", None)
+
+
+def _drilldown_columns(rng: random.Random, rows: Rows) -> None:
+    """What the drill-downs read: warehouses, tags, products, job ids of usage (drawn from a
+    separate generator, so the columns the seed metrics read are the same with or without)."""
+    for row in rows[QUERY_HISTORY]:
+        warehouse = rng.choice(("w1", "w2", "w3", "w4", None))
+        row["compute"] = {"type": "WAREHOUSE", "cluster_id": None, "warehouse_id": warehouse}
+    for row in rows[USAGE]:
+        tags = {key: rng.choice(TAGS) for key in ("team", "project") if rng.random() < 0.8}
+        row["custom_tags"] = rng.choice((tags, tags, tags, None))
+        row["billing_origin_product"] = rng.choice(PRODUCTS)
+        row["usage_metadata"] = usage_metadata(job_id=rng.choice(("j1", "j2", "j3", "j4", None)))
+
+
+def _name_history(
+    rng: random.Random, key: dict[str, object], name_column: str
+) -> list[dict[str, object]]:
+    """0-3 SCD2 rows of one entity: names (some empty or NULL), tied changes, deletions."""
+    history = []
+    for _ in range(rng.choice((0, 1, 1, 2, 3))):
+        changed = _moment(rng, 60 * 24, 86400)
+        deleted = rng.choice((None, None, None, changed, BASE - dt.timedelta(days=90)))
+        history.append(
+            key | {name_column: rng.choice(NAMES), "change_time": changed, "delete_time": deleted}
+        )
+    return history
+
+
+def _names(rng: random.Random, rows: Rows) -> None:
+    tables = (
+        (JOB_NAMES, "job_id", ("j1", "j2", "j3", "j4", "j5"), "name"),
+        (PIPELINE_NAMES, "pipeline_id", ("p1", "p2", "p3"), "name"),
+        (WAREHOUSES, "warehouse_id", ("w1", "w2", "w3", "w4"), "warehouse_name"),
+    )
+    for table, id_column, ids, name_column in tables:
+        rows[table] = []
+        for workspace in WORKSPACES:
+            for ident in ids:
+                key: dict[str, object] = {"workspace_id": workspace, id_column: ident}
+                rows[table] += _name_history(rng, key, name_column)
+
+
 def random_rows(seed: int, size: int = 200) -> Rows:
     """Rows for every table the collectors read, reproducible from `seed`."""
     rng = random.Random(seed)
@@ -171,4 +228,7 @@ def random_rows(seed: int, size: int = 200) -> Rows:
     _pipelines(rng, rows, size)
     _queries(rng, rows, size)
     _billing(rng, rows, size)
+    drilldown = random.Random(seed + 1000)
+    _drilldown_columns(drilldown, rows)
+    _names(drilldown, rows)
     return rows

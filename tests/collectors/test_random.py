@@ -18,7 +18,11 @@ from databricks_exporter.settings import Settings, Windows
 from reference import Expected, Tables, expected_metrics, fetch_tables
 
 #: Priced per usage hour and rounded to 18 decimals in SQL, per row in Python: equal up to that.
-APPROXIMATE = {"databricks_billing_cost_estimate_usd", "databricks_billing_daily_cost_usd"}
+APPROXIMATE = {
+    "databricks_billing_cost_estimate_usd",
+    "databricks_billing_daily_cost_usd",
+    "databricks_billing_job_cost_usd",
+}
 
 WINDOWS = [
     Windows(),

@@ -5,12 +5,16 @@ a `metric` column naming the series' metric, one column per label (named after t
 and a `value` column. Columns a metric does not use are ignored for it. One extra row with
 `metric = '__now__'` carries the warehouse's `unix_timestamp(current_timestamp())` as its
 value, so an empty result is recognisable as broken and every snapshot knows its "as of".
+
+With a drill-down on (`drilldown.py`), a label may instead be read from a column of another
+name or derived from the row's other labels (an entity's name from its id), and rows with
+`metric = '__folded__'` say per workspace how many entities were folded into `other`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Literal, Protocol
@@ -24,7 +28,10 @@ from databricks_exporter.warehouse.result import Parameter, Statement, Statement
 log = get_logger("collectors")
 
 NOW_ROW = "__now__"
+FOLDED_ROW = "__folded__"
 UNKNOWN = "unknown"
+#: The label value of the series that entities beyond the top K are folded into.
+OTHER = "other"
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,15 @@ class MetricSpec:
 
 
 @dataclass(frozen=True)
+class Folded:
+    """How many entities of a workspace a drill-down folded into its `other` series."""
+
+    workspace_id: str
+    label: str
+    entities: int
+
+
+@dataclass(frozen=True)
 class CollectorData:
     """The families a collector built from one statement result."""
 
@@ -46,6 +62,29 @@ class CollectorData:
     series: int
     #: Metrics withheld from this snapshot because some of their rows were unusable.
     rejected: tuple[str, ...] = field(default=())
+    #: Entities folded into `other` per workspace; None when the collector has no drill-down.
+    folded: tuple[Folded, ...] | None = None
+
+
+#: Computes a label from the row's other label values (already text).
+Derive = Callable[[Mapping[str, str]], str]
+
+
+@dataclass(frozen=True)
+class LabelSources:
+    """Labels not read from the result column of the same name."""
+
+    #: label -> the result column it is read from.
+    columns: Mapping[str, str] = field(default_factory=dict)
+    #: label -> how it is computed from the row's other labels.
+    derived: Mapping[str, Derive] = field(default_factory=dict)
+
+    def column(self, label: str) -> str:
+        """The result column a (not derived) label is read from."""
+        return self.columns.get(label, label)
+
+
+PLAIN = LabelSources()
 
 
 class Collector(Protocol):
@@ -115,8 +154,11 @@ def _family(spec: MetricSpec) -> GaugeMetricFamily | CounterMetricFamily:
     return GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
 
 
-def _require_columns(collector: str, specs: Iterable[MetricSpec], result: StatementResult) -> None:
-    needed = {"metric", "value"}.union(*(spec.labels for spec in specs))
+def _require_columns(
+    collector: str, specs: Iterable[MetricSpec], result: StatementResult, sources: LabelSources
+) -> None:
+    labels = {label for spec in specs for label in spec.labels if label not in sources.derived}
+    needed = {"metric", "value"} | {sources.column(label) for label in labels}
     missing = sorted(needed - result.column_index().keys())
     if missing:
         raise ResultError(
@@ -125,55 +167,106 @@ def _require_columns(collector: str, specs: Iterable[MetricSpec], result: Statem
         )
 
 
-def build_families(
-    collector: str, specs: tuple[MetricSpec, ...], result: StatementResult
-) -> CollectorData:
-    """Map long-format rows onto families; reject only the metrics whose rows are unusable."""
-    _require_columns(collector, specs, result)
+def _labels(
+    spec: MetricSpec, row: tuple[Value, ...], index: Mapping[str, int], sources: LabelSources
+) -> tuple[str, ...]:
+    values = {
+        label: _label_value(row[index[sources.column(label)]])
+        for label in spec.labels
+        if label not in sources.derived
+    }
+    for label, derive in sources.derived.items():
+        if label in spec.labels:
+            values[label] = derive(values)
+    return tuple(values[label] for label in spec.labels)
+
+
+def _folded(row: tuple[Value, ...], index: Mapping[str, int], statement_id: str) -> Folded:
+    if "workspace_id" not in index or "folded_label" not in index:
+        raise ResultError(
+            f"{FOLDED_ROW} rows need workspace_id and folded_label columns",
+            statement_id=statement_id,
+        )
+    count = _number(row[index["value"]]) or 0.0
+    label = _label_value(row[index["folded_label"]])
+    return Folded(_label_value(row[index["workspace_id"]]), label, int(count))
+
+
+@dataclass
+class _Rows:
+    """What one pass over a result collects."""
+
+    values: dict[str, dict[tuple[str, ...], float]]
+    rejected: set[str] = field(default_factory=set)
+    folded: list[Folded] = field(default_factory=list)
+    as_of: float | None = None
+    duplicates: int = 0
+
+
+def _read_rows(
+    collector: str, specs: tuple[MetricSpec, ...], result: StatementResult, sources: LabelSources
+) -> _Rows:
     index = result.column_index()
     by_name = {spec.name: spec for spec in specs}
-    values: dict[str, dict[tuple[str, ...], float]] = {spec.name: {} for spec in specs}
-    rejected: set[str] = set()
-    as_of: float | None = None
-    duplicates = 0
+    rows = _Rows({spec.name: {} for spec in specs})
     for row in result.rows:
         metric = row[index["metric"]]
         value = _number(row[index["value"]])
         if metric == NOW_ROW:
-            as_of = value
+            rows.as_of = value
+            continue
+        if metric == FOLDED_ROW:
+            rows.folded.append(_folded(row, index, result.statement_id))
             continue
         spec = by_name.get(str(metric))
         if spec is None:
             log.warning("unexpected metric in result", collector=collector, metric=str(metric))
             continue
         if value is None:
-            rejected.add(spec.name)
+            rows.rejected.add(spec.name)
             continue
-        key = tuple(_label_value(row[index[label]]) for label in spec.labels)
-        series = values[spec.name]
+        key = _labels(spec, row, index, sources)
+        series = rows.values[spec.name]
         if key in series:
-            duplicates += 1
+            rows.duplicates += 1
             value = series[key] + value if spec.type == "counter" else value
         series[key] = value
-    if as_of is None:
+    return rows
+
+
+def build_families(
+    collector: str,
+    specs: tuple[MetricSpec, ...],
+    result: StatementResult,
+    sources: LabelSources = PLAIN,
+    *,
+    drilldown: bool = False,
+) -> CollectorData:
+    """Map long-format rows onto families; reject only the metrics whose rows are unusable."""
+    _require_columns(collector, specs, result, sources)
+    rows = _read_rows(collector, specs, result, sources)
+    if rows.as_of is None:
         raise ResultError(
             f"{collector}: result has no {NOW_ROW} row (empty or truncated result)",
             statement_id=result.statement_id,
         )
-    if duplicates:
-        log.warning("duplicate series in result", collector=collector, rows=duplicates)
-    for name in sorted(rejected):
+    if rows.duplicates:
+        log.warning("duplicate series in result", collector=collector, rows=rows.duplicates)
+    for name in sorted(rows.rejected):
         log.warning(
             "metric withheld: non-numeric, NULL or NaN value", collector=collector, metric=name
         )
     families = []
     series_count = 0
     for spec in specs:
-        if spec.name in rejected:
+        if spec.name in rows.rejected:
             continue
         family = _family(spec)
-        for key in sorted(values[spec.name]):
-            family.add_metric(list(key), values[spec.name][key])
-        series_count += len(values[spec.name])
+        for key in sorted(rows.values[spec.name]):
+            family.add_metric(list(key), rows.values[spec.name][key])
+        series_count += len(rows.values[spec.name])
         families.append(family)
-    return CollectorData(tuple(families), as_of, series_count, tuple(sorted(rejected)))
+    folded = tuple(rows.folded) if drilldown else None
+    return CollectorData(
+        tuple(families), rows.as_of, series_count, tuple(sorted(rows.rejected)), folded
+    )

@@ -16,20 +16,36 @@ Series:
 * `databricks_price_change_events{sku_name}`: list-price rows that took effect within
   `--price-change-lookback` (90d) and replace an earlier price of the same SKU, cloud,
   currency and unit; only SKUs with a change appear (a gauge: the seed's name lacks `_total`).
+
+Cost attribution (`billing_attributed.sql`, any of the options on):
+
+* `--collector.billing.by-product` adds `billing_origin_product` to the DBU and cost metrics.
+* `--collector.billing.tag-label=LABEL[=TAG_KEY]` (up to five) adds a label per `custom_tags`
+  key to the DBU and cost metrics (a missing tag is `unknown`); per workspace the top K
+  combinations of tag values by cost are kept, the others are `other` in every tag label.
+* `--collector.billing.by-job` adds
+  `databricks_billing_job_cost_usd{workspace_id,job_id,job_name}`: the list cost of the usage
+  with a `usage_metadata.job_id` over the billing window, the top K jobs per workspace by cost,
+  the others as `other`; usage without a job id is not in it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from databricks_exporter.collectors.base import (
     CollectorData,
+    LabelSources,
     MetricSpec,
     build_families,
     load_sql,
     seconds_parameter,
     window_text,
 )
-from databricks_exporter.settings import Windows
-from databricks_exporter.warehouse.result import Statement, StatementResult
+from databricks_exporter.collectors.drilldown import name_of, top_k_parameter
+from databricks_exporter.collectors.names import NameDirectory
+from databricks_exporter.settings import MAX_TAG_LABELS, Drilldown, Windows
+from databricks_exporter.warehouse.result import Parameter, Statement, StatementResult
 
 USAGE = "system.billing.usage"
 LIST_PRICES = "system.billing.list_prices"
@@ -83,26 +99,97 @@ def metric_specs(windows: Windows) -> tuple[MetricSpec, ...]:
     )
 
 
+_ATTRIBUTED = ("databricks_billing_dbus_total", "databricks_billing_cost_estimate_usd")
+
+
+def attributed_specs(
+    specs: tuple[MetricSpec, ...], drilldown: Drilldown, windows: Windows
+) -> tuple[MetricSpec, ...]:
+    """The billing metrics with the attribution labels, and the cost per job if asked for."""
+    extra: tuple[str, ...] = ("billing_origin_product",) if drilldown.billing_by_product else ()
+    extra += tuple(tag.label for tag in drilldown.billing_tags)
+    tags = ", ".join(f"{t.label} from custom_tags[{t.key!r}]" for t in drilldown.billing_tags)
+    suffix = (
+        f"; {tags} (missing: unknown; per workspace the {drilldown.top_k} combinations of tag "
+        'values with the most cost kept, the others together as "other")'
+        if tags
+        else ""
+    )
+    result = tuple(
+        replace(spec, labels=spec.labels + extra, help=spec.help + suffix)
+        if spec.name in _ATTRIBUTED
+        else spec
+        for spec in specs
+    )
+    if drilldown.billing_by_job:
+        result += (job_cost_spec(drilldown, windows),)
+    return result
+
+
+def job_cost_spec(drilldown: Drilldown, windows: Windows) -> MetricSpec:
+    """`databricks_billing_job_cost_usd`."""
+    return MetricSpec(
+        "databricks_billing_job_cost_usd",
+        "gauge",
+        "Estimated list cost in USD of each job's usage (usage_metadata.job_id) over the usage "
+        f"dates overlapping the last {window_text(windows.billing_lookback)}, priced as "
+        f"databricks_billing_cost_estimate_usd; the {drilldown.top_k} jobs of each workspace "
+        'with the most cost, the others together as job_id="other"; usage without a job id '
+        "is not counted",
+        ("workspace_id", "job_id", "job_name"),
+    )
+
+
+def _attribution_parameters(drilldown: Drilldown) -> dict[str, Parameter]:
+    keys: list[str | None] = [tag.key for tag in drilldown.billing_tags]
+    keys += [None] * (MAX_TAG_LABELS - len(keys))
+    parameters = {f"tag_{n}": Parameter(key) for n, key in enumerate(keys, start=1)}
+    parameters["by_product"] = Parameter(drilldown.billing_by_product, "BOOLEAN")
+    parameters["by_job"] = Parameter(drilldown.billing_by_job, "BOOLEAN")
+    parameters["top_k"] = top_k_parameter(drilldown.top_k)
+    return parameters
+
+
 class BillingCollector:
     """Daily DBUs and list cost per workspace and SKU, and SKU price changes."""
 
     name: str = "billing"
     tables: tuple[str, ...] = (USAGE, LIST_PRICES)
 
-    def __init__(self, windows: Windows) -> None:
+    def __init__(
+        self,
+        windows: Windows,
+        drilldown: Drilldown | None = None,
+        names: NameDirectory | None = None,
+    ) -> None:
+        drilldown = drilldown or Drilldown()
+        self._attributed = drilldown.billing_attributed
+        self._by_job = drilldown.billing_by_job
+        self._names = names or NameDirectory()
         self.metrics: tuple[MetricSpec, ...] = metric_specs(windows)
-        self._statement = Statement(
-            load_sql(__name__.rpartition(".")[0], "billing.sql"),
-            {
-                "billing_lookback_seconds": seconds_parameter(windows.billing_lookback),
-                "price_change_lookback_seconds": seconds_parameter(windows.price_change_lookback),
-            },
-        )
+        parameters = {
+            "billing_lookback_seconds": seconds_parameter(windows.billing_lookback),
+            "price_change_lookback_seconds": seconds_parameter(windows.price_change_lookback),
+        }
+        sql = "billing.sql"
+        if self._attributed:
+            self.metrics = attributed_specs(self.metrics, drilldown, windows)
+            parameters |= _attribution_parameters(drilldown)
+            sql = "billing_attributed.sql"
+        self._columns = {tag.label: f"tag_{n}" for n, tag in enumerate(drilldown.billing_tags, 1)}
+        self._columns["billing_origin_product"] = "billing_origin_product"
+        self._statement = Statement(load_sql(__name__.rpartition(".")[0], sql), parameters)
 
     def statement(self) -> Statement:
         """The billing statement with its window parameters."""
         return self._statement
 
     def build(self, result: StatementResult) -> CollectorData:
-        """Long-format rows to families."""
-        return build_families(self.name, self.metrics, result)
+        """Long-format rows to families (job names from the names directory)."""
+        if not self._attributed:
+            return build_families(self.name, self.metrics, result)
+        derived = {}
+        if self._by_job:
+            derived["job_name"] = name_of(self._names.names("jobs"), "job_id")
+        sources = LabelSources(columns=self._columns, derived=derived)
+        return build_families(self.name, self.metrics, result, sources, drilldown=True)

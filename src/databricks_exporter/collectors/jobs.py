@@ -15,19 +15,26 @@ Series (window = `--jobs-lookback`, 24h by default):
 A run is (workspace_id, job_id, run_id) assembled from its hourly slices, with 24h of history
 before the window so long runs keep their full duration; the SQL in `jobs.sql` explains each
 step.
+
+With `--collector.jobs.by-job` every series also has `job_id` and `job_name` (the top K jobs
+per workspace by runs active in the window, the others as `other`; `jobs_by_job.sql`), and
+with `--collector.jobs.by-task` the task retries also have `task_key`.
 """
 
 from __future__ import annotations
 
 from databricks_exporter.collectors.base import (
     CollectorData,
+    LabelSources,
     MetricSpec,
     build_families,
     load_sql,
     seconds_parameter,
     window_text,
 )
-from databricks_exporter.settings import Windows
+from databricks_exporter.collectors.drilldown import drill, fold_help, name_of, top_k_parameter
+from databricks_exporter.collectors.names import NameDirectory
+from databricks_exporter.settings import Drilldown, Windows
 from databricks_exporter.warehouse.result import Parameter, Statement, StatementResult
 
 RUN_TIMELINE = "system.lakeflow.job_run_timeline"
@@ -76,27 +83,55 @@ def metric_specs(windows: Windows) -> tuple[MetricSpec, ...]:
     )
 
 
+def by_job_specs(specs: tuple[MetricSpec, ...], drilldown: Drilldown) -> tuple[MetricSpec, ...]:
+    """The jobs metrics with job_id and job_name (and task_key on task retries)."""
+    suffix = fold_help(drilldown.top_k, "job", "runs active in the window")
+    task_labels = ("job_id", "job_name", "task_key") if drilldown.jobs_by_task else ()
+    return tuple(
+        drill(spec, task_labels or ("job_id", "job_name"), suffix)
+        if spec.name == "databricks_task_retries_total"
+        else drill(spec, ("job_id", "job_name"), suffix)
+        for spec in specs
+    )
+
+
 class JobsCollector:
     """Runs, not slices: counts, final states, durations, task retries and SLA misses."""
 
     name: str = "jobs"
     tables: tuple[str, ...] = (RUN_TIMELINE, TASK_TIMELINE)
 
-    def __init__(self, windows: Windows) -> None:
+    def __init__(
+        self,
+        windows: Windows,
+        drilldown: Drilldown | None = None,
+        names: NameDirectory | None = None,
+    ) -> None:
+        drilldown = drilldown or Drilldown()
+        self._by_job = drilldown.jobs_by_job
+        self._names = names or NameDirectory()
         self.metrics: tuple[MetricSpec, ...] = metric_specs(windows)
-        self._statement = Statement(
-            load_sql(__name__.rpartition(".")[0], "jobs.sql"),
-            {
-                "lookback_seconds": seconds_parameter(windows.jobs_lookback),
-                "run_history_seconds": seconds_parameter(windows.run_history),
-                "sla_threshold_seconds": Parameter(float(windows.sla_threshold), "DOUBLE"),
-            },
-        )
+        parameters = {
+            "lookback_seconds": seconds_parameter(windows.jobs_lookback),
+            "run_history_seconds": seconds_parameter(windows.run_history),
+            "sla_threshold_seconds": Parameter(float(windows.sla_threshold), "DOUBLE"),
+        }
+        sql = "jobs.sql"
+        if self._by_job:
+            self.metrics = by_job_specs(self.metrics, drilldown)
+            parameters["top_k"] = top_k_parameter(drilldown.top_k)
+            parameters["by_task"] = Parameter(drilldown.jobs_by_task, "BOOLEAN")
+            sql = "jobs_by_job.sql"
+        self._statement = Statement(load_sql(__name__.rpartition(".")[0], sql), parameters)
 
     def statement(self) -> Statement:
         """The jobs statement with its window parameters."""
         return self._statement
 
     def build(self, result: StatementResult) -> CollectorData:
-        """Long-format rows to families."""
-        return build_families(self.name, self.metrics, result)
+        """Long-format rows to families (job names from the names directory)."""
+        if not self._by_job:
+            return build_families(self.name, self.metrics, result)
+        names = self._names.names("jobs")
+        sources = LabelSources(derived={"job_name": name_of(names, "job_id")})
+        return build_families(self.name, self.metrics, result, sources, drilldown=True)

@@ -17,19 +17,26 @@ Series (window = `--pipelines-lookback`, 24h by default):
 
 An update is (workspace_id, pipeline_id, update_id) assembled from its hourly slices; the
 statement scans max(lookback + 24h, freshness horizon) of history (`pipelines.sql`).
+
+With `--collector.pipelines.by-pipeline` every series also has `pipeline_id` and
+`pipeline_name` (the top K pipelines per workspace by updates active in the window, the others
+as `other`; `pipelines_by_pipeline.sql`).
 """
 
 from __future__ import annotations
 
 from databricks_exporter.collectors.base import (
     CollectorData,
+    LabelSources,
     MetricSpec,
     build_families,
     load_sql,
     seconds_parameter,
     window_text,
 )
-from databricks_exporter.settings import Windows
+from databricks_exporter.collectors.drilldown import drill, fold_help, name_of, top_k_parameter
+from databricks_exporter.collectors.names import NameDirectory
+from databricks_exporter.settings import Drilldown, Windows
 from databricks_exporter.warehouse.result import Statement, StatementResult
 
 UPDATE_TIMELINE = "system.lakeflow.pipeline_update_timeline"
@@ -91,21 +98,38 @@ class PipelinesCollector:
     name: str = "pipelines"
     tables: tuple[str, ...] = (UPDATE_TIMELINE,)
 
-    def __init__(self, windows: Windows) -> None:
+    def __init__(
+        self,
+        windows: Windows,
+        drilldown: Drilldown | None = None,
+        names: NameDirectory | None = None,
+    ) -> None:
+        drilldown = drilldown or Drilldown()
+        self._by_pipeline = drilldown.pipelines_by_pipeline
+        self._names = names or NameDirectory()
         self.metrics: tuple[MetricSpec, ...] = metric_specs(windows)
-        self._statement = Statement(
-            load_sql(__name__.rpartition(".")[0], "pipelines.sql"),
-            {
-                "lookback_seconds": seconds_parameter(windows.pipelines_lookback),
-                "run_history_seconds": seconds_parameter(windows.run_history),
-                "freshness_horizon_seconds": seconds_parameter(windows.pipelines_freshness_horizon),
-            },
-        )
+        parameters = {
+            "lookback_seconds": seconds_parameter(windows.pipelines_lookback),
+            "run_history_seconds": seconds_parameter(windows.run_history),
+            "freshness_horizon_seconds": seconds_parameter(windows.pipelines_freshness_horizon),
+        }
+        sql = "pipelines.sql"
+        if self._by_pipeline:
+            suffix = fold_help(drilldown.top_k, "pipeline", "updates active in the window")
+            labels = ("pipeline_id", "pipeline_name")
+            self.metrics = tuple(drill(spec, labels, suffix) for spec in self.metrics)
+            parameters["top_k"] = top_k_parameter(drilldown.top_k)
+            sql = "pipelines_by_pipeline.sql"
+        self._statement = Statement(load_sql(__name__.rpartition(".")[0], sql), parameters)
 
     def statement(self) -> Statement:
         """The pipelines statement with its window parameters."""
         return self._statement
 
     def build(self, result: StatementResult) -> CollectorData:
-        """Long-format rows to families."""
-        return build_families(self.name, self.metrics, result)
+        """Long-format rows to families (pipeline names from the names directory)."""
+        if not self._by_pipeline:
+            return build_families(self.name, self.metrics, result)
+        names = self._names.names("pipelines")
+        sources = LabelSources(derived={"pipeline_name": name_of(names, "pipeline_id")})
+        return build_families(self.name, self.metrics, result, sources, drilldown=True)

@@ -10,19 +10,26 @@ tagged `app=databricks-exporter` excluded):
   `total_duration_ms / 1000` over those with a duration.
 * `databricks_queries_running{workspace_id}`: peak number executing at one instant, over
   intervals `[start_time, COALESCE(end_time, now))`, computed with a sweep (`queries.sql`).
+
+With `--collector.queries.by-warehouse` every series also has `warehouse_id` and
+`warehouse_name` (the top K warehouses per workspace by statements started in the window, the
+others as `other`; statements without a warehouse under `unknown`; `queries_by_warehouse.sql`).
 """
 
 from __future__ import annotations
 
 from databricks_exporter.collectors.base import (
     CollectorData,
+    LabelSources,
     MetricSpec,
     build_families,
     load_sql,
     seconds_parameter,
     window_text,
 )
-from databricks_exporter.settings import Windows
+from databricks_exporter.collectors.drilldown import drill, fold_help, name_of, top_k_parameter
+from databricks_exporter.collectors.names import NameDirectory
+from databricks_exporter.settings import Drilldown, Windows
 from databricks_exporter.warehouse.result import Statement, StatementResult
 
 QUERY_HISTORY = "system.query.history"
@@ -69,17 +76,34 @@ class QueriesCollector:
     name: str = "queries"
     tables: tuple[str, ...] = (QUERY_HISTORY,)
 
-    def __init__(self, windows: Windows) -> None:
+    def __init__(
+        self,
+        windows: Windows,
+        drilldown: Drilldown | None = None,
+        names: NameDirectory | None = None,
+    ) -> None:
+        drilldown = drilldown or Drilldown()
+        self._by_warehouse = drilldown.queries_by_warehouse
+        self._names = names or NameDirectory()
         self.metrics: tuple[MetricSpec, ...] = metric_specs(windows)
-        self._statement = Statement(
-            load_sql(__name__.rpartition(".")[0], "queries.sql"),
-            {"lookback_seconds": seconds_parameter(windows.queries_lookback)},
-        )
+        parameters = {"lookback_seconds": seconds_parameter(windows.queries_lookback)}
+        sql = "queries.sql"
+        if self._by_warehouse:
+            suffix = fold_help(drilldown.top_k, "warehouse", "statements started in the window")
+            labels = ("warehouse_id", "warehouse_name")
+            self.metrics = tuple(drill(spec, labels, suffix) for spec in self.metrics)
+            parameters["top_k"] = top_k_parameter(drilldown.top_k)
+            sql = "queries_by_warehouse.sql"
+        self._statement = Statement(load_sql(__name__.rpartition(".")[0], sql), parameters)
 
     def statement(self) -> Statement:
         """The queries statement with its window parameter."""
         return self._statement
 
     def build(self, result: StatementResult) -> CollectorData:
-        """Long-format rows to families."""
-        return build_families(self.name, self.metrics, result)
+        """Long-format rows to families (warehouse names from the names directory)."""
+        if not self._by_warehouse:
+            return build_families(self.name, self.metrics, result)
+        names = self._names.names("warehouses")
+        sources = LabelSources(derived={"warehouse_name": name_of(names, "warehouse_id")})
+        return build_families(self.name, self.metrics, result, sources, drilldown=True)
