@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from databricks_exporter.clock import Clock
-from databricks_exporter.collectors.base import Collector, CollectorData
+from databricks_exporter.collectors.base import Collector, CollectorData, Folded
 from databricks_exporter.exposition import Exposition, Part, Rendered
 from databricks_exporter.logs import get_logger
 from databricks_exporter.selfmetrics import CollectorView, exporter_families, health_families
@@ -101,6 +101,7 @@ class _Runner:
     next_due: float | None = None
     detail: str = ""
     statements: Counter[str] = field(default_factory=Counter)
+    folded: tuple[Folded, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -342,6 +343,7 @@ class Scheduler:
         runner.fresh_until = self._clock.monotonic() + runner.settings.max_age
         runner.as_of, runner.series = data.as_of, data.series
         runner.withheld = len(data.rejected)
+        runner.folded = data.folded
         runner.serving, runner.stale = True, False
         self._up = True
         for table in runner.collector.tables:
@@ -435,6 +437,7 @@ class Scheduler:
             state=runner.state,
             withheld=runner.withheld,
             statements=dict(runner.statements),
+            folded=runner.folded,
         )
 
 

@@ -15,6 +15,8 @@ Series:
     databricks_exporter_statements_total{collector,outcome}
     databricks_exporter_table_readable{table}
     databricks_exporter_idle_paused
+    databricks_exporter_drilldown_folded_entities{collector,workspace_id,label}
+        (only while a drill-down is on)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from databricks_exporter import __version__
+from databricks_exporter.collectors.base import Folded
 
 REFRESH_STATES = ("idle", "pending", "running", "paused")
 OUTCOMES = (
@@ -58,6 +61,8 @@ class CollectorView:
     state: str
     withheld: int
     statements: Mapping[str, int] = field(default_factory=dict)
+    #: Entities folded into `other` at the last success; None without a drill-down.
+    folded: tuple[Folded, ...] | None = None
 
 
 def health_families(up: bool) -> list[Metric]:
@@ -147,4 +152,21 @@ def exporter_families(
         "idle_paused", "1 while refreshes are paused because nobody scraped recently.", ()
     )
     paused.add_metric([], 1.0 if idle_paused else 0.0)
-    return [build, *_collector_families(views), readable, paused]
+    return [build, *_collector_families(views), readable, paused, *_folded_family(views)]
+
+
+def _folded_family(views: Iterable[CollectorView]) -> list[Metric]:
+    """How many entities the drill-downs folded into `other`; no family when none is on."""
+    drilled = [view for view in views if view.folded is not None]
+    if not drilled:
+        return []
+    family = _gauge(
+        "drilldown_folded_entities",
+        "Entities (jobs, pipelines, warehouses, tag value combinations) beyond the top K of a "
+        "workspace, folded into the series labelled other, at the last successful refresh.",
+        ("collector", "workspace_id", "label"),
+    )
+    for view in drilled:
+        for folded in sorted(view.folded or (), key=lambda f: (f.workspace_id, f.label)):
+            family.add_metric([view.name, folded.workspace_id, folded.label], folded.entities)
+    return [family]

@@ -85,12 +85,12 @@ class Names:
 class NameDirectory:
     """The latest names of every kind, replaced whole by the names runners; thread-safe."""
 
-    def __init__(self, first_load_wait: float = FIRST_LOAD_WAIT) -> None:
+    def __init__(self, first_load_wait: float | None = None) -> None:
         self._lock = threading.Lock()
         self._names: dict[str, Names] = {k: Names(kind, False) for k, kind in KINDS.items()}
         self._loaded = {kind: threading.Event() for kind in KINDS}
         self._waited: set[str] = set()
-        self._first_load_wait = first_load_wait
+        self._first_load_wait = FIRST_LOAD_WAIT if first_load_wait is None else first_load_wait
 
     def replace(self, kind: str, by_id: Mapping[NameKey, str]) -> None:
         """Swap in a fresh set of names of `kind`."""
