@@ -757,14 +757,28 @@ _ATTO = Decimal(1).scaleb(-18)
 _HOUR = ("workspace_id", "sku_name", "cloud", "usage_unit", "usage_date", "usage_start_time")
 
 
+def pricer(prices: list[Row]) -> Callable[[Row], Decimal | None]:
+    """`_price_at` remembered per SKU, cloud, unit and start (the only columns it reads)."""
+    memo: dict[tuple[Any, ...], Decimal | None] = {}
+
+    def price(usage: Row) -> Decimal | None:
+        key = tuple(usage[c] for c in ("sku_name", "cloud", "usage_unit", "usage_start_time"))
+        if key not in memo:
+            memo[key] = _price_at(usage, prices)
+        return memo[key]
+
+    return price
+
+
 def priced_hours(
     usage: list[Row], prices: list[Row], by: Callable[[Row], Any]
 ) -> dict[Key, Decimal]:
     """{(workspace, by(row)): cost}: each usage hour of each group priced as the SQL does it
     (quantities summed exactly, priced in binary floating point, held at 18 decimals)."""
     costs: dict[Key, Decimal] = defaultdict(Decimal)
+    price_at = pricer(prices)
     for hour, rows in _group(usage, lambda u: (*(u[c] for c in _HOUR), by(u))).items():
-        price = _price_at(rows[0], prices)
+        price = price_at(rows[0])
         if price is not None:
             quantity = sum((u["usage_quantity"] or Decimal(0) for u in rows), Decimal(0))
             costs[(hour[0], hour[-1])] += Decimal(float(quantity) * float(price)).quantize(_ATTO)
@@ -797,6 +811,7 @@ def billing_attributed(
     result = billing(tables, now, windows)
     usage, prices = _usage_in_dates(tables, now, windows), tables[LIST_PRICES]
     tag_labels = fold(tag_activity(usage, prices, drill), drill.top_k)
+    price_at = pricer(prices)
     dbus: dict[Labels, Decimal] = defaultdict(Decimal)
     cost: Series = defaultdict(float)
     for u in usage:
@@ -804,7 +819,7 @@ def billing_attributed(
         quantity = u["usage_quantity"] or Decimal(0)
         if u["usage_unit"] == "DBU":
             dbus[key] += quantity
-        price = _price_at(u, prices)
+        price = price_at(u)
         if price is not None:
             cost[key] += float(quantity) * float(price)
     result["databricks_billing_dbus_total"] = {k: float(v) for k, v in dbus.items()}

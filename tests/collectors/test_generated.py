@@ -17,10 +17,12 @@ import pytest
 
 from collectors.fixtures import by_key, series
 from collectors.sqlrun import run
+from collectors.test_drilldown import collect_all
 from collectors.test_random import assert_same, one_row_per_series
 from databricks_exporter.collectors import build_collectors
-from databricks_exporter.settings import Settings
-from reference import Expected, expected_metrics, fetch_tables
+from databricks_exporter.settings import Drilldown, Settings, TagLabel
+from databricks_exporter.sim.data.catalog import ODD_JOB_NAME, ODD_TAG_VALUE
+from reference import Expected, Tables, expected_folded, expected_metrics, fetch_tables
 
 #: A frozen clock off the hour: the scenarios sit in minutes from the hour (A = 12:00).
 NOW = dt.datetime(2026, 11, 25, 12, 34, 56, tzinfo=dt.UTC)
@@ -150,3 +152,67 @@ def test_results_are_the_same_on_every_run(generated: duckdb.DuckDBPyConnection,
     collector = next(c for c in build_collectors(Settings(workspace=None)) if c.name == name)
     runs = [sorted(map(repr, run(generated, collector.statement(), NOW).rows)) for _ in range(4)]
     assert all(rows == runs[0] for rows in runs[1:])
+
+
+# ----- drill-down on the generated data -------------------------------------------------------
+
+TEAM = TagLabel("team", "team")
+DRILLDOWNS = {
+    "jobs.by-job": Drilldown(jobs_by_job=True, top_k=5),
+    "jobs.by-task": Drilldown(jobs_by_job=True, jobs_by_task=True, top_k=5),
+    "pipelines.by-pipeline": Drilldown(pipelines_by_pipeline=True, top_k=3),
+    "queries.by-warehouse": Drilldown(queries_by_warehouse=True, top_k=2),
+    "billing.by-product": Drilldown(billing_by_product=True),
+    "billing.tag-label": Drilldown(billing_tags=(TEAM, TagLabel("project", "project")), top_k=4),
+    "billing.by-job": Drilldown(billing_by_job=True, top_k=5),
+    "all, K=20": Drilldown(
+        jobs_by_job=True,
+        jobs_by_task=True,
+        pipelines_by_pipeline=True,
+        queries_by_warehouse=True,
+        billing_by_job=True,
+        billing_by_product=True,
+        billing_tags=(TEAM,),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def tables(generated: duckdb.DuckDBPyConnection) -> Tables:
+    return fetch_tables(generated)
+
+
+@pytest.mark.parametrize("name", DRILLDOWNS)
+def test_each_drilldown_matches_the_reference(
+    generated: duckdb.DuckDBPyConnection, tables: Tables, name: str
+) -> None:
+    drilldown = DRILLDOWNS[name]
+    settings = Settings(workspace=None, drilldown=drilldown)
+    actual, folded = collect_all(generated, settings, NOW)
+    assert_same(actual, expected_metrics(tables, NOW, settings.windows, drilldown))
+    assert folded == expected_folded(tables, NOW, settings.windows, drilldown)
+
+
+def test_drilldown_scenarios(generated: duckdb.DuckDBPyConnection) -> None:
+    drilldown = Drilldown(jobs_by_job=True, billing_by_job=True, billing_tags=(TEAM,))
+    actual, _ = collect_all(generated, Settings(workspace=None, drilldown=drilldown), NOW)
+    runs = by_key(actual["databricks_job_runs_total"], "workspace_id", "job_id", "job_name")
+    assert {k[1:]: v for k, v in runs.items() if k[0] == SCENARIO} == {
+        ("9001", "scenario_three_hours_v2"): 1.0,  # renamed
+        ("9002", "scenario_repaired"): 1.0,
+        ("9003", "scenario_task_retries"): 1.0,
+        ("9004", "scenario_in_progress"): 1.0,
+        ("9005", "scenario_before_window"): 1.0,
+        ("9006", ODD_JOB_NAME): 1.0,
+        ("9008", "scenario_short_crossing"): 1.0,
+        ("9009", "job-9009"): 1.0,  # no lakeflow.jobs row
+    }
+    cost = by_key(actual["databricks_billing_job_cost_usd"], "workspace_id", "job_id")
+    # 10.5 DBU at 0.15 and 10.5 at 0.20, the correction netting to 6.5 at 0.20, the lone
+    # retraction to 0: every PREMIUM_JOBS_COMPUTE row of the scenarios is job 9001's.
+    assert math.isclose(cost[(SCENARIO, "9001")], 1.575 + 2.1 + 1.3, rel_tol=1e-12)
+    key = ("workspace_id", "sku_name", "usage_date", "team")
+    dbus = by_key(actual["databricks_billing_dbus_total"], *key)
+    assert dbus[(SCENARIO, ODD_SKU, "2026-11-18", ODD_TAG_VALUE)] == 1.0
+    connectivity = "PREMIUM_SERVERLESS_CONNECTIVITY"
+    assert dbus[("unknown", connectivity, "2026-11-16", "unknown")] == 1.5  # no tags at all
