@@ -187,6 +187,9 @@ class Stub:
         return web.json_response(_response(statement))
 
     async def _cancel(self, request: web.Request) -> web.Response:
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
         statement = self.statements[request.match_info["id"]]
         statement.canceled = statement.state in ("PENDING", "RUNNING")
         return web.json_response({})

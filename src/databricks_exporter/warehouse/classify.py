@@ -26,6 +26,7 @@ from databricks_exporter.warehouse.errors import (
     StatementTimeoutError,
     TableNotFoundError,
     ThrottledError,
+    WarehouseAccessError,
     WarehouseError,
 )
 from databricks_exporter.warehouse.sdk import RetryRequested
@@ -125,8 +126,11 @@ def _from_api(error: DatabricksError, *, submitting: bool) -> Verdict:
     if isinstance(error, sdk_errors.Unauthenticated):
         return Verdict(AuthenticationError(f"the API refused the token: {text}"), Action.REAUTH)
     if isinstance(error, sdk_errors.PermissionDenied):
-        message = f"permission denied (can the principal use the warehouse?): {text}"
-        return Verdict(InsufficientPermissionsError(message), Action.FAIL)
+        message = (
+            f"permission denied: {text}; the service principal needs CAN USE on the SQL "
+            "warehouse (its Permissions tab)"
+        )
+        return Verdict(WarehouseAccessError(message), Action.FAIL)
     if isinstance(error, sdk_errors.TooManyRequests | sdk_errors.TemporarilyUnavailable):
         retry_after = float(error.retry_after_secs) if error.retry_after_secs else None
         return Verdict(

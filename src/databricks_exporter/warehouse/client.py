@@ -6,7 +6,8 @@ every chunk and converts values by the manifest's types. Every request is one SD
 retries happen here, inside the deadline: throttling waits for Retry-After (or fails at once
 when that is past the deadline), network errors back off exponentially with jitter, an API 401
 rebuilds the SDK client (fresh token, secret re-read) and tries once more. When the deadline
-passes, or on `cancel_all`, the statement is cancelled on the warehouse.
+passes, or on `cancel_all`, the statement is cancelled on the warehouse (the cancel request is
+sent again after a network error, a 5xx or a 429, so a blip does not leave it running).
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ BACKOFF_FIRST, BACKOFF_CAP = 0.25, 8.0
 THROTTLE_FLOOR = 1.0  # never retry a 429/503 sooner than this, whatever Retry-After says
 POLL_GROWTH = 1.5
 CANCEL_GRACE = 5.0
-CANCEL_TIMEOUT = 3.0  # the cancel request's own timeout, after the deadline or on shutdown
+CANCEL_TIMEOUT = 3.0  # the cancel requests' own deadline, after the deadline or on shutdown
+#: A cancel lost to a network blip would leave the statement running (and billed): resend it.
+CANCEL_ATTEMPTS = 3
+CANCEL_RETRY_DELAY = 0.25
 _RUNNING = (sql.StatementState.PENDING, sql.StatementState.RUNNING)
 
 
@@ -337,23 +341,38 @@ class WarehouseClient:
             self._cancel_remote(call)
 
     def _cancel_remote(self, call: Call) -> None:
-        """Ask the warehouse to cancel the call's statement; one attempt, never raises."""
+        """Ask the warehouse to cancel the call's statement (a few tries); never raises."""
         built, statement_id = self._sdk, call.statement_id
         if built is None or statement_id is None or call.finished:
             return
         call.finished = True
-        try:
-            with request_deadline(time.monotonic() + CANCEL_TIMEOUT):
-                built[0].statement_execution.cancel_execution(statement_id)
-        except Exception as error:  # best effort: the statement ends on its own eventually
-            cause = classify.unwrap(error)
-            log.warning(
-                "cancel failed",
-                statement_id=statement_id,
-                err=classify.clean(f"{type(cause).__name__}: {cause}"),
-            )
-        else:
+        deadline = time.monotonic() + CANCEL_TIMEOUT
+        for attempt in range(CANCEL_ATTEMPTS):
+            try:
+                with request_deadline(deadline):
+                    built[0].statement_execution.cancel_execution(statement_id)
+            except Exception as error:  # best effort: the statement ends on its own eventually
+                delay = CANCEL_RETRY_DELAY * 2.0**attempt
+                again = attempt + 1 < CANCEL_ATTEMPTS and time.monotonic() + delay < deadline
+                if again and _worth_resending(error):
+                    time.sleep(delay)  # not call.pause: cancel_all may have woken the call
+                    continue
+                cause = classify.unwrap(error)
+                log.warning(
+                    "cancel failed; the statement runs on until it ends",
+                    statement_id=statement_id,
+                    attempts=attempt + 1,
+                    err=classify.clean(f"{type(cause).__name__}: {cause}"),
+                )
+                return
             log.debug("statement cancelled", statement_id=statement_id, tags=call.label)
+            return
+
+
+def _worth_resending(error: Exception) -> bool:
+    """Whether a failed cancel request may succeed if sent again (network, 5xx, throttled)."""
+    verdict = classify.request_error(error, submitting=False)
+    return verdict is not None and verdict.action in (Action.BACKOFF, Action.THROTTLE)
 
 
 def _get(statement_id: str) -> Callable[[WorkspaceClient], sql.StatementResponse]:

@@ -32,6 +32,10 @@ class InsufficientPermissionsError(WarehouseError):
         self.table = table
 
 
+class WarehouseAccessError(InsufficientPermissionsError):
+    """The API refused the principal itself (HTTP 403): it may not use the warehouse at all."""
+
+
 class TableNotFoundError(WarehouseError):
     """A table is missing or invisible to the principal (TABLE_OR_VIEW_NOT_FOUND / 42P01)."""
 
