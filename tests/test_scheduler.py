@@ -23,8 +23,11 @@ from databricks_exporter.settings import CollectorSettings, Secret, Settings, Wo
 from databricks_exporter.warehouse.errors import (
     AuthenticationError,
     ConnectionFailedError,
+    ResultError,
+    StatementTimeoutError,
     TableNotFoundError,
     ThrottledError,
+    WarehouseAccessError,
     WarehouseError,
 )
 from databricks_exporter.warehouse.result import Column, Statement, StatementResult
@@ -65,8 +68,8 @@ class ScriptedWarehouse:
     def __init__(self, *outcomes: Outcome) -> None:
         self.outcomes = list(outcomes)
         self.calls = 0
-        self.in_flight = 0
-        self.peak_in_flight = 0
+        self.running = 0
+        self.peak_running = 0
         self.gate: threading.Event | None = None
         self.cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -76,8 +79,8 @@ class ScriptedWarehouse:
     ) -> StatementResult:
         with self._lock:
             self.calls += 1
-            self.in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self.running += 1
+            self.peak_running = max(self.peak_running, self.running)
             outcome = self.outcomes.pop(0) if len(self.outcomes) > 1 else self.outcomes[0]
         try:
             if self.gate is not None:
@@ -87,7 +90,7 @@ class ScriptedWarehouse:
             return outcome
         finally:
             with self._lock:
-                self.in_flight -= 1
+                self.running -= 1
 
     def cancel_all(self) -> None:
         self.cancelled.set()
@@ -116,13 +119,18 @@ async def until(predicate: Callable[[], bool], within: float = 5.0) -> None:
 
 
 class Harness:
-    def __init__(self, warehouse: ScriptedWarehouse, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        warehouse: ScriptedWarehouse,
+        settings: Settings | None = None,
+        names: tuple[str, ...] = ("jobs",),
+    ) -> None:
         self.clock = ManualClock()
         self.warehouse = warehouse
         self.exposition = Exposition()
         self.scheduler = Scheduler(
             settings or make_settings(),
-            [DemoCollector()],
+            [DemoCollector(name) for name in names],
             warehouse,
             self.exposition,
             clock=self.clock,
@@ -133,8 +141,9 @@ class Harness:
         return self.exposition.current.text.decode()
 
     def asleep(self) -> bool:
-        """The collector finished its refresh and sleeps on the clock until the next one."""
-        return self.clock.sleeping > 0 and self.scheduler.refresh_states()["jobs"] == "idle"
+        """Every collector finished its refresh and sleeps on the clock until the next one."""
+        states = self.scheduler.refresh_states()
+        return self.clock.sleeping == len(states) and set(states.values()) == {"idle"}
 
     def sample(self, line_start: str) -> float | None:
         for line in self.text().splitlines():
@@ -339,7 +348,7 @@ async def test_one_statement_in_flight_per_collector(stop_later: Callable[[Harne
     )
     warehouse.gate.set()
     await until(h.scheduler.ready)
-    assert warehouse.peak_in_flight == 1
+    assert warehouse.peak_running == 1
 
 
 async def test_stop_cancels_statements_in_flight() -> None:
@@ -368,3 +377,87 @@ async def test_a_bug_in_build_does_not_kill_the_collector(
     assert h.sample("databricks_up") == 1.0
     await h.advance(300, calls=2)
     assert h.sample('demo_runs_total{workspace_id="ws1"}') == 2.0
+
+
+async def test_series_are_withdrawn_at_max_age_even_while_a_refresh_runs(
+    stop_later: Callable[[Harness], None],
+) -> None:
+    warehouse = ScriptedWarehouse(result(1), result(2))
+    h = Harness(warehouse)
+    stop_later(h)
+    await h.scheduler.start()
+    await until(h.asleep)
+    warehouse.gate = threading.Event()
+    h.clock.advance(300)
+    await until(lambda: warehouse.calls == 2)
+    h.clock.advance(600)  # exactly the max age of the first success
+    await until(lambda: h.sample('demo_runs_total{workspace_id="ws1"}') is None)
+    assert h.sample('databricks_exporter_collector_stale{collector="jobs"}') == 1.0
+    assert h.scheduler.refresh_states()["jobs"] == "running"
+    warehouse.gate.set()
+    await until(lambda: h.sample('demo_runs_total{workspace_id="ws1"}') == 2.0)
+    assert h.sample('databricks_exporter_collector_stale{collector="jobs"}') == 0.0
+
+
+def two_collectors() -> Settings:
+    return make_settings(
+        collectors=tuple(
+            CollectorSettings(name, True, interval=300, max_age=900) for name in ("jobs", "sql")
+        ),
+        idle_pause=0,
+    )
+
+
+async def test_an_outage_is_logged_once_for_the_exporter_not_per_collector(
+    stop_later: Callable[[Harness], None], caplog: pytest.LogCaptureFixture
+) -> None:
+    network = ConnectionFailedError("connection refused")
+    h = Harness(ScriptedWarehouse(network), two_collectors(), names=("jobs", "sql"))
+    stop_later(h)
+    caplog.set_level(logging.INFO, logger="databricks_exporter")
+    await h.scheduler.start()
+    await until(lambda: h.warehouse.calls == 2)
+    for calls in (4, 6, 8):  # each 300 s wakes both: their backoffs are shorter
+        await h.advance(300, calls=calls)
+    h.warehouse.outcomes = [result(3)]
+    await h.advance(300, calls=10)
+
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if m.startswith("workspace failing")]) == 1
+    assert messages.count("workspace contact restored") == 1
+    assert "refresh failed" not in messages
+    assert h.sample("databricks_up") == 1.0
+
+
+async def test_a_collectors_own_failure_is_logged_per_collector_and_change(
+    stop_later: Callable[[Harness], None], caplog: pytest.LogCaptureFixture
+) -> None:
+    timeout = StatementTimeoutError("still RUNNING after 300s; cancelled on the warehouse")
+    outcomes = (result(1), timeout, timeout, ResultError("no __now__ row"), result(2))
+    h = Harness(ScriptedWarehouse(*outcomes))
+    stop_later(h)
+    caplog.set_level(logging.INFO, logger="databricks_exporter")
+    await h.scheduler.start()
+    for calls in range(2, 6):
+        await h.advance(300, calls=calls)
+
+    failed = [r.kv["kind"] for r in caplog.records if r.getMessage() == "refresh failed"]  # type: ignore[attr-defined]
+    assert failed == ["timeout", "bad_result"]
+    [recovered] = [r for r in caplog.records if r.getMessage() == "refresh recovered"]
+    assert recovered.kv["after"] == "bad_result"  # type: ignore[attr-defined]
+
+
+async def test_warehouse_refused_is_an_outage_not_an_unreadable_table(
+    stop_later: Callable[[Harness], None],
+) -> None:
+    refused = WarehouseAccessError("permission denied: no CAN USE on the warehouse")
+    h = Harness(ScriptedWarehouse(result(1), refused))
+    stop_later(h)
+    await h.scheduler.start()
+    await h.advance(300, calls=2)
+
+    assert h.sample("databricks_up") == 0.0
+    assert h.sample('demo_runs_total{workspace_id="ws1"}') == 1.0, "kept until max age"
+    assert h.sample(f'databricks_exporter_table_readable{{table="{TABLE}"}}') == 1.0
+    [status] = h.scheduler.collectors()
+    assert (status.last_result, status.next_refresh) == ("permission", h.clock.wall() + 300)

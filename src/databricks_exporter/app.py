@@ -67,6 +67,7 @@ class Exporter:
     async def stop(self) -> None:
         """Stop listening, cancel statements in flight, release threads."""
         await self.web.stop()
+        log.info("stopped listening")
         try:
             await asyncio.wait_for(self.scheduler.stop(), SHUTDOWN_GRACE)
         except TimeoutError:

@@ -30,6 +30,7 @@ from databricks_exporter.warehouse.errors import (
     ResultError,
     TableNotFoundError,
     ThrottledError,
+    WarehouseAccessError,
     WarehouseError,
 )
 from databricks_exporter.warehouse.result import Statement, StatementResult
@@ -40,14 +41,8 @@ HEALTH_PART = "_health"
 EXPORTER_PART = "_exporter"
 #: Failures worth retrying sooner than the interval, with backoff.
 TRANSIENT = frozenset({"auth", "network", "throttled", "server"})
-#: Failures that mean a table is not readable: probe again every N intervals.
-UNREADABLE = frozenset({"table_missing", "permission"})
 #: Outcomes that show the workspace answered (docs/metrics.md: `databricks_up` is 1).
 CONTACT_OK = frozenset({"success", "table_missing", "permission", "failed", "bad_result"})
-#: Failures of the workspace connection itself, which every collector meets alike: logged once
-#: for the exporter when they begin, change kind or end. Other failures (a missing table, a
-#: timeout, a bad result) are the collector's own, logged once per collector and change.
-OUTAGE = TRANSIENT
 BACKOFF_START = 15.0
 #: How often a refresh in progress looks at its statement's state (PENDING = cold start).
 WATCH_EVERY = 1.0
@@ -97,6 +92,8 @@ class _Runner:
     failures: int = 0
     #: The collector's own failure last logged (None once it recovered): logs change of state.
     reported: str | None = None
+    #: The last attempt found a table not readable: probe every `table_probe_every` intervals.
+    unreadable: bool = False
     retry_after: float = 0.0
     next_due: float | None = None
     detail: str = ""
@@ -155,6 +152,8 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if running := len(self._in_flight() or ()):
+            log.info("cancelling statements in flight", statements=running)
         await asyncio.get_running_loop().run_in_executor(None, self._warehouse.cancel_all)
 
     # ----- ExporterState ---------------------------------------------------------------
@@ -284,7 +283,7 @@ class Scheduler:
         runner.state = "idle"
         if part is not None:
             await self._publish({runner.name: part})
-        elif runner.last_kind in UNREADABLE and runner.serving:
+        elif runner.unreadable and runner.serving:
             runner.serving, runner.series = False, 0
             await self._publish({runner.name: None})
         runner.first_done = True  # only now is the outcome visible on /metrics
@@ -310,18 +309,23 @@ class Scheduler:
 
     async def _watch(self, runner: _Runner) -> None:
         """Show `pending` while the statement waits for the warehouse (e.g. a cold start)."""
-        in_flight: Callable[[], Sequence[InFlightView]] | None = getattr(
-            self._warehouse, "in_flight", None
-        )
-        if in_flight is None:
+        if self._in_flight() is None:
             return
         while True:
             await asyncio.sleep(WATCH_EVERY)
-            states = {c.state for c in in_flight() if c.tags.get("collector") == runner.name}
+            calls = self._in_flight() or ()
+            states = {c.state for c in calls if c.tags.get("collector") == runner.name}
             state = "pending" if "PENDING" in states else "running"
             if state != runner.state:
                 runner.state = state
                 await self._publish({})
+
+    def _in_flight(self) -> Sequence[InFlightView] | None:
+        """The statements the warehouse client runs now; None if it cannot tell."""
+        in_flight: Callable[[], Sequence[InFlightView]] | None = getattr(
+            self._warehouse, "in_flight", None
+        )
+        return in_flight() if callable(in_flight) else None
 
     def _execute(self, runner: _Runner) -> StatementResult:
         statement = runner.collector.statement()
@@ -339,6 +343,7 @@ class Scheduler:
         self._contact_restored()
         runner.statements["success"] += 1
         runner.last_kind, runner.failures, runner.detail = "success", 0, ""
+        runner.unreadable = False
         runner.last_success = self._clock.wall()
         runner.fresh_until = self._clock.monotonic() + runner.settings.max_age
         runner.as_of, runner.series = data.as_of, data.series
@@ -356,17 +361,19 @@ class Scheduler:
         runner.detail = str(error)[:300]
         runner.last_kind = kind
         runner.retry_after = error.retry_after or 0.0 if isinstance(error, ThrottledError) else 0.0
-        self._up = kind in CONTACT_OK
-        if kind in OUTAGE:
+        outage = _is_outage(error)
+        self._up = kind in CONTACT_OK and not outage
+        if outage:
             self._contact_lost(runner, error)
         else:
             self._contact_restored()
             if kind != runner.reported:
                 runner.reported = kind
                 self._log_failure(runner, error)
-        if isinstance(error, TableNotFoundError | InsufficientPermissionsError):
-            for table in [error.table] if error.table else runner.collector.tables:
-                self._tables[table] = False
+        unreadable = _unreadable(error, runner.collector.tables)
+        runner.unreadable = unreadable is not None
+        for table in unreadable or ():
+            self._tables[table] = False
 
     def _contact_lost(self, runner: _Runner, error: WarehouseError) -> None:
         if error.kind != self._outage:
@@ -406,7 +413,7 @@ class Scheduler:
             backoff = min(interval, BACKOFF_START * 2.0 ** (runner.failures - 1))
             delay = min(backoff * self._rng.uniform(0.8, 1.2), interval)
             return max(delay, runner.retry_after)
-        if runner.last_kind in UNREADABLE:
+        if runner.unreadable:
             return interval * self._settings.table_probe_every
         return interval
 
@@ -439,6 +446,25 @@ class Scheduler:
             statements=dict(runner.statements),
             folded=runner.folded,
         )
+
+
+def _is_outage(error: WarehouseError) -> bool:
+    """A failure of the workspace as a whole, which every collector meets alike.
+
+    Logged once for the exporter when it begins, changes kind or ends, and `databricks_up` is 0.
+    Other failures (a missing table, a timeout, a bad result) are the collector's own, logged
+    once per collector and change of kind.
+    """
+    return error.kind in TRANSIENT or isinstance(error, WarehouseAccessError)
+
+
+def _unreadable(error: WarehouseError, tables: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The tables (of `tables`, when unnamed) a failure says are not readable, or None."""
+    if isinstance(error, WarehouseAccessError):
+        return None
+    if isinstance(error, TableNotFoundError | InsufficientPermissionsError):
+        return (error.table,) if error.table else tables
+    return None
 
 
 def _build(collector: Collector, result: StatementResult) -> tuple[CollectorData, Part]:

@@ -143,3 +143,35 @@ async def test_rotated_secret_file_is_picked_up_without_a_restart(
     assert h.sim.client_secret not in text
     assert wrong not in first.text
     assert h.sim.client_secret not in fixed.text
+
+
+async def test_principal_refused_the_warehouse_is_an_outage_not_a_missing_table(
+    make_harness: MakeHarness, logs: pytest.LogCaptureFixture
+) -> None:
+    h = make_harness()
+    await h.start()
+    healthy = await h.scrape()
+    await h.reset_sim_stats()
+    await h.set_faults({"api": {"status": 403}})
+
+    await h.run_for(2 * INTERVAL)
+
+    scraped = await h.scrape()
+    assert scraped.value("databricks_up") == 0.0
+    for name in COLLECTORS:
+        assert scraped.statements(name, "permission") == 2, "retried on the interval"
+        assert domain_series(scraped, name) == domain_series(healthy, name), "kept to max age"
+    readable = scraped.of("databricks_exporter_table_readable")
+    assert readable, "the tables were read before"
+    assert set(readable.values()) == {1.0}, "no table is blamed"
+    assert (await h.sim_stats())["faults_injected"]["api_403"] == 8
+    [line] = outage_lines(logs.records)
+    assert kv(line)["kind"] == "permission"
+    assert "CAN USE on the SQL warehouse" in kv(line)["err"]
+    assert not [r for r in events(logs.records) if r.levelno == logging.WARNING]
+
+    await h.set_faults({})
+    await h.run_for(INTERVAL)
+
+    assert (await h.scrape()).value("databricks_up") == 1.0
+    assert len(restored_lines(logs.records)) == 1
