@@ -144,6 +144,9 @@ def test_before_the_first_load_names_are_unknown_and_waited_for_once() -> None:
     assert directory.names("jobs").resolve("ws1", "1") == "unknown"
     assert directory.names("jobs").resolve("ws1", "1") == "unknown"
     assert time.monotonic() - started < 1, "only the first call waits"
+    other_reader = time.monotonic()
+    assert directory.names("jobs", "billing").resolve("ws1", "1") == "unknown"
+    assert time.monotonic() - other_reader >= 0.05, "each reader waits on its first call"
     directory.replace("jobs", {("ws1", "1"): "etl"})
     assert directory.names("jobs").resolve("ws1", "1") == "etl"
     assert directory.names("jobs").resolve("ws1", "2") == "job-2"

@@ -190,6 +190,6 @@ class BillingCollector:
             return build_families(self.name, self.metrics, result)
         derived = {}
         if self._by_job:
-            derived["job_name"] = name_of(self._names.names("jobs"), "job_id")
+            derived["job_name"] = name_of(self._names.names("jobs", self.name), "job_id")
         sources = LabelSources(columns=self._columns, derived=derived)
         return build_families(self.name, self.metrics, result, sources, drilldown=True)

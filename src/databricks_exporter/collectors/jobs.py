@@ -132,6 +132,6 @@ class JobsCollector:
         """Long-format rows to families (job names from the names directory)."""
         if not self._by_job:
             return build_families(self.name, self.metrics, result)
-        names = self._names.names("jobs")
+        names = self._names.names("jobs", self.name)
         sources = LabelSources(derived={"job_name": name_of(names, "job_id")})
         return build_families(self.name, self.metrics, result, sources, drilldown=True)

@@ -89,7 +89,7 @@ class NameDirectory:
         self._lock = threading.Lock()
         self._names: dict[str, Names] = {k: Names(kind, False) for k, kind in KINDS.items()}
         self._loaded = {kind: threading.Event() for kind in KINDS}
-        self._waited: set[str] = set()
+        self._waited: set[tuple[str, str]] = set()
         self._first_load_wait = FIRST_LOAD_WAIT if first_load_wait is None else first_load_wait
 
     def replace(self, kind: str, by_id: Mapping[NameKey, str]) -> None:
@@ -99,15 +99,16 @@ class NameDirectory:
             self._names[kind] = names
         self._loaded[kind].set()
 
-    def names(self, kind: str) -> Names:
-        """The names of `kind`; the first call waits (bounded) for them to be read once."""
+    def names(self, kind: str, reader: str = "") -> Names:
+        """The names of `kind`; a reader's first call waits (bounded) for them to be read."""
         with self._lock:
-            wait = kind not in self._waited
-            self._waited.add(kind)
+            wait = (kind, reader) not in self._waited
+            self._waited.add((kind, reader))
         if wait and not self._loaded[kind].wait(self._first_load_wait):
             log.warning(
                 "names not read yet; the name labels are unknown until they are",
                 kind=kind,
+                collector=reader,
                 table=KINDS[kind].table,
             )
         with self._lock:

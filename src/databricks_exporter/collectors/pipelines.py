@@ -130,6 +130,6 @@ class PipelinesCollector:
         """Long-format rows to families (pipeline names from the names directory)."""
         if not self._by_pipeline:
             return build_families(self.name, self.metrics, result)
-        names = self._names.names("pipelines")
+        names = self._names.names("pipelines", self.name)
         sources = LabelSources(derived={"pipeline_name": name_of(names, "pipeline_id")})
         return build_families(self.name, self.metrics, result, sources, drilldown=True)

@@ -104,6 +104,6 @@ class QueriesCollector:
         """Long-format rows to families (warehouse names from the names directory)."""
         if not self._by_warehouse:
             return build_families(self.name, self.metrics, result)
-        names = self._names.names("warehouses")
+        names = self._names.names("warehouses", self.name)
         sources = LabelSources(derived={"warehouse_name": name_of(names, "warehouse_id")})
         return build_families(self.name, self.metrics, result, sources, drilldown=True)
