@@ -177,7 +177,6 @@ class BillingCollector:
             parameters |= _attribution_parameters(drilldown)
             sql = "billing_attributed.sql"
         self._columns = {tag.label: f"tag_{n}" for n, tag in enumerate(drilldown.billing_tags, 1)}
-        self._columns["billing_origin_product"] = "billing_origin_product"
         self._statement = Statement(load_sql(__name__.rpartition(".")[0], sql), parameters)
 
     def statement(self) -> Statement:
