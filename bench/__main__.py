@@ -12,9 +12,11 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import signal
 import sys
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,31 +122,53 @@ def _scrape_tool(preferred: str | None) -> str | None:
     return None
 
 
-def run(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
-    """Run the chosen parts; returns the Markdown lines and the raw results."""
-    profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
-    lines: list[str] = []
-    raw: dict[str, Any] = {"profile": profile.name}
-    if "scrape" in args.parts and (tool := _scrape_tool(args.tool)) is not None:
-        settings = dataclasses.replace(profile.scrape, tool=tool)
+class Run:
+    """One invocation: runs parts, keeps their Markdown, saves raw figures as each ends."""
+
+    def __init__(self, args: argparse.Namespace, profile: Profile, raw_path: Path | None) -> None:
+        self.args, self.profile, self.raw_path = args, profile, raw_path
+        self.lines: list[str] = []
+        self.raw: dict[str, Any] = {"profile": profile.name}
+
+    def record(self, part: str, result: Any, section: Callable[[], list[str]]) -> None:
+        """Keep a part's raw figures (on disk at once) and its Markdown section."""
+        self.raw[part] = _plain(result)
+        if self.raw_path is not None:
+            self.raw_path.parent.mkdir(parents=True, exist_ok=True)
+            self.raw_path.write_text(json.dumps(self.raw, indent=1, default=str), "utf-8")
+        try:
+            self.lines += section()
+        except Exception as error:  # the figures are saved; keep the run's other sections
+            traceback.print_exc()
+            self.lines += [f"### {part}: report failed ({error!r}); see the raw figures", ""]
+
+    def scrape(self) -> None:
+        """The scrape part, when its tools are there."""
+        tool = _scrape_tool(self.args.tool)
+        if tool is None:
+            return
+        settings = dataclasses.replace(self.profile.scrape, tool=tool)
         results = scrape.run(settings, _say)
-        lines += report.scrape_section(results, tool, settings.repeats)
-        raw["scrape"] = [_plain(r) for r in results]
-    if "refresh" in args.parts:
-        refreshed = refresh.run(
-            scale=profile.refresh_scale, factors=profile.refresh_factors,
-            repeats=profile.refresh_repeats, speedup=profile.speedup,
-            window=profile.speedup_window, cache_dir=args.cache_dir, say=_say,
-        )  # fmt: skip
-        lines += report.refresh_section(refreshed)
-        raw["refresh"] = _plain(refreshed)
-    if "startup" in args.parts:
-        started = startup.run(
-            sizes=profile.memory_sizes, starts=profile.starts, cache_dir=args.cache_dir, say=_say
+        self.record(
+            "scrape", results, lambda: report.scrape_section(results, tool, settings.repeats)
         )
-        lines += report.startup_section(started)
-        raw["startup"] = _plain(started)
-    return lines, raw
+
+    def refresh(self) -> None:
+        """The refresh part."""
+        p = self.profile
+        refreshed = refresh.run(
+            scale=p.refresh_scale, factors=p.refresh_factors, repeats=p.refresh_repeats,
+            speedup=p.speedup, window=p.speedup_window, cache_dir=self.args.cache_dir, say=_say,
+        )  # fmt: skip
+        self.record("refresh", refreshed, lambda: report.refresh_section(refreshed))
+
+    def startup(self) -> None:
+        """The memory and start-up part."""
+        p = self.profile
+        started = startup.run(
+            sizes=p.memory_sizes, starts=p.starts, cache_dir=self.args.cache_dir, say=_say
+        )
+        self.record("startup", started, lambda: report.startup_section(started))
 
 
 def _plain(value: Any) -> Any:
@@ -163,22 +187,26 @@ def _plain(value: Any) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point."""
     args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every child process is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     logs.configure("warn", "logfmt", sys.stderr)
     started = dt.datetime.now(dt.UTC)
     profile = "smoke" if args.smoke else "quick" if args.quick else "full"
     _say(f"bench: {profile} run of {', '.join(args.parts)}")
-    body, raw = run(args)
+    stamp = f"{started:%Y%m%dT%H%M%SZ}-{profile}.json"
+    current = Run(args, PROFILES[profile], None if args.no_record else args.out / stamp)
+    for part in PARTS:
+        if part in args.parts:
+            getattr(current, part)()
     minutes = (dt.datetime.now(dt.UTC) - started).total_seconds() / 60
     title = f"{started:%Y-%m-%d %H:%M} UTC, {profile} run ({minutes:.1f} min)"
     settings = f"profile {profile}, parts {', '.join(args.parts)}"
-    text = "\n".join([*report.header(title, machine.describe(), settings), *body]) + "\n"
+    header = report.header(title, machine.describe(), settings)
+    text = "\n".join([*header, *current.lines]) + "\n"
     print(text)
     if not args.no_record:
         with args.results.open("a", encoding="utf-8") as results:
             results.write("\n" + text)
-        args.out.mkdir(parents=True, exist_ok=True)
-        stamp = f"{started:%Y%m%dT%H%M%SZ}-{profile}.json"
-        (args.out / stamp).write_text(json.dumps(raw, indent=1, default=str), encoding="utf-8")
         _say(f"appended to {args.results}; raw figures in {args.out / stamp}")
     return 0
 

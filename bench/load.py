@@ -7,9 +7,11 @@ core of a two-core machine.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 
 TOOLS = ("wrk", "hey", "nginx")
@@ -67,7 +69,7 @@ def parse_wrk(output: str) -> LoadResult:
     done = re.search(r"(\d+) requests in ([\d.]+\w+), ([\d.]+\w?B) read", output)
     if done is None:
         raise ValueError(f"unexpected wrk output:\n{output}")
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
@@ -77,8 +79,8 @@ def parse_wrk(output: str) -> LoadResult:
         requests=requests,
         seconds=_ms(done[2]) / 1000,
         requests_per_second=float(rate[1]) if rate else 0.0,
-        p50_ms=_ms(percentiles["50"]) if requests else float("nan"),
-        p99_ms=_ms(percentiles["99"]) if requests else float("nan"),
+        p50_ms=_ms(percentiles["50"]) if requests and "50" in percentiles else float("nan"),
+        p99_ms=_ms(percentiles["99"]) if requests and "99" in percentiles else float("nan"),
         errors=errors + (int(non_2xx[1]) if non_2xx else 0),
         bytes_per_second=_size(transfer[1]) if transfer else 0.0,
     )
@@ -136,4 +138,7 @@ def run_load(
         timeout=seconds + timeout + _MARGIN,
         check=True,
     )
-    return parse_wrk(done.stdout) if tool == "wrk" else parse_hey(done.stdout)
+    result = parse_wrk(done.stdout) if tool == "wrk" else parse_hey(done.stdout)
+    if result.requests and math.isnan(result.p99_ms):
+        print(f"{tool}: no latency percentiles in:\n{done.stdout}", file=sys.stderr)
+    return result

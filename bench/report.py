@@ -27,6 +27,13 @@ def _ms(value: float) -> str:
     return _n(value, 2 if value < 10 else 1)
 
 
+def _ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator, NaN when the denominator is 0 (nothing completed) or NaN."""
+    if not denominator or math.isnan(denominator):
+        return float("nan")
+    return numerator / denominator
+
+
 def _verdict(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
 
@@ -52,7 +59,8 @@ def scrape_section(results: Sequence[SizeResult], tool: str, repeats: int) -> li
         "",
         f"Closed-loop load with {tool} (1 thread), medians of {repeats} runs for the exporter "
         "and nginx (alternating), 1 run for prometheus-client. CPU is the server's user+system "
-        "time per request. Ratios are exporter req/s over the other server's, same run.",
+        "time per request. Ratios are exporter req/s over the other server's, same run. "
+        "prometheus-client at 0 req/s: not one scrape completed within its run.",
         "",
     ]
     for result in results:
@@ -81,13 +89,16 @@ def _scrape_table(result: SizeResult) -> list[str]:
             f"| {_n(exp.rps)} | {_ms(exp.p50)} | {_ms(exp.p99)} | {_n(exp.cpu_us)} "
             f"| {_n(ngx.rps)} | {_ms(ngx.p50)} | {_ms(ngx.p99)} | {_n(ngx.cpu_us)} "
             f"| {_n(base.rps, 1)} | {_ms(base.p50)} | {_ms(base.p99)} "
-            f"| {_n(exp.rps / ngx.rps, 2)} | {_n(exp.rps / base.rps)}x |"
+            f"| {_n(_ratio(exp.rps, ngx.rps), 2)} | {_n(_ratio(exp.rps, base.rps))}x |"
         )
     errors = {name: sum(c.errors for (n, _, _), c in result.cells.items() if n == name)
               for name in ("exporter", "nginx", "prometheus-client")}  # fmt: skip
     lines += ["", "Errors (socket errors, timeouts, non-2xx): "
               + ", ".join(f"{k} {v}" for k, v in errors.items()), ""]  # fmt: skip
-    return lines
+    memory = "; ".join(
+        f"{name}: peak {kib['VmHWM'] / 1024:,.0f} MiB" for name, kib in result.memory_kib.items()
+    )
+    return [*lines, f"Process memory (VmHWM): {memory}.", ""]
 
 
 def _scrape_targets(results: Sequence[SizeResult]) -> list[str]:
@@ -104,10 +115,10 @@ def _scrape_targets(results: Sequence[SizeResult]) -> list[str]:
             f"{_ms(exp.p99)} ms, {_verdict(exp.p99 < P99_TARGET_MS)} (nginx {_ms(ngx.p99)} ms)"
         )
     ratios = [
-        (r.cell("exporter", g, c).rps / cell.rps, r.series, g, c)
+        (_ratio(r.cell("exporter", g, c).rps, cell.rps), r.series, g, c)
         for r in results
         for (name, g, c), cell in r.cells.items()
-        if name == "nginx" and cell.runs
+        if name == "nginx" and cell.runs and cell.rps > 0
     ]
     if ratios:
         worst = min(ratios)
@@ -158,7 +169,7 @@ def _growth(report: RefreshReport) -> list[str]:
     ]
     for name, before in small.costs.items():
         after = large.costs[name]
-        ratio = after.median("engine_seconds") / before.median("engine_seconds")
+        ratio = _ratio(after.median("engine_seconds"), before.median("engine_seconds"))
         bound = growth_bound(before.table_rows, after.table_rows)
         lines.append(
             f"| {name} | {after.table_rows / max(before.table_rows, 1):.2f} | {ratio:.2f} "
