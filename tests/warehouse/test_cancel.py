@@ -8,11 +8,12 @@ import time
 
 import pytest
 
-from databricks_exporter.warehouse.client import CANCEL_ATTEMPTS
+from databricks_exporter.warehouse.cancel import CANCEL_ATTEMPTS
 from databricks_exporter.warehouse.errors import (
     InsufficientPermissionsError,
     StatementCanceledError,
     StatementTimeoutError,
+    ThrottledError,
     WarehouseAccessError,
 )
 from databricks_exporter.warehouse.result import Statement
@@ -21,7 +22,8 @@ from .conftest import ClientFactory
 from .stub import Plan, Reply, Stub
 
 FOREVER = Statement("SELECT forever")
-CANCEL = "/api/2.0/sql/statements/stmt-1/cancel"
+SUBMIT = "/api/2.0/sql/statements"
+CANCEL = f"{SUBMIT}/stmt-1/cancel"
 
 
 def when_submitted(stub: Stub, then: object) -> threading.Thread:
@@ -68,7 +70,7 @@ def test_a_cancel_that_keeps_failing_gives_up_with_one_warning(
     assert stub.count("POST", CANCEL) == CANCEL_ATTEMPTS
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert [r.getMessage() for r in warnings] == [
-        "cancel failed; the statement runs on until it ends"
+        "cancel failed; the caller's next statement will try again"
     ]
 
 
@@ -104,3 +106,68 @@ def test_api_403_is_a_warehouse_access_error(stub: Stub, make_client: ClientFact
     assert isinstance(caught.value, InsufficientPermissionsError)
     assert caught.value.kind == "permission"
     assert caught.value.table is None
+
+
+JOBS = {"collector": "jobs"}
+
+
+def first_canceled(stub: Stub) -> bool:
+    return stub.statements["stmt-1"].canceled
+
+
+def refuse_cancels(stub: Stub, times: int) -> None:
+    stub.api_replies.extend(
+        [Reply(503, {"error_code": "TEMPORARILY_UNAVAILABLE"}, method="POST")] * times
+    )
+
+
+def test_the_callers_next_statement_first_ends_one_whose_cancel_was_refused(
+    stub: Stub, make_client: ClientFactory
+) -> None:
+    stub.plans["SELECT forever"] = Plan(forever=True)
+    client = make_client()
+    watcher = when_submitted(stub, lambda: refuse_cancels(stub, CANCEL_ATTEMPTS))
+    with pytest.raises(StatementTimeoutError):
+        client.execute(FOREVER, tags=JOBS, timeout=1.0)
+    watcher.join()
+    assert not first_canceled(stub), "still running on the warehouse"
+
+    assert client.execute(Statement("SELECT 1"), tags=JOBS).rows == ((1,),)
+
+    assert first_canceled(stub)
+    posts = [path for method, path in stub.requests if method == "POST"]
+    cancels = [i for i, path in enumerate(posts) if path == CANCEL]
+    submits = [i for i, path in enumerate(posts) if path == SUBMIT]
+    assert len(cancels) == CANCEL_ATTEMPTS + 1
+    assert cancels[-1] < submits[1], "the first ended before the second was sent"
+
+
+def test_no_second_statement_while_the_warehouse_refuses_to_end_the_first(
+    stub: Stub, make_client: ClientFactory
+) -> None:
+    stub.plans["SELECT forever"] = Plan(forever=True)
+    client = make_client()
+    watcher = when_submitted(stub, lambda: refuse_cancels(stub, 100))
+    with pytest.raises(StatementTimeoutError):
+        client.execute(FOREVER, tags=JOBS, timeout=1.0)
+    watcher.join()
+
+    with pytest.raises(ThrottledError):  # its cancel is refused again, within the deadline
+        client.execute(Statement("SELECT 1"), tags=JOBS, timeout=1.0)
+
+    assert list(stub.statements) == ["stmt-1"], "no second statement while the first runs"
+    assert not stub.statements["stmt-1"].canceled
+
+
+def test_other_callers_are_not_held_up(stub: Stub, make_client: ClientFactory) -> None:
+    stub.plans["SELECT forever"] = Plan(forever=True)
+    client = make_client()
+    watcher = when_submitted(stub, lambda: refuse_cancels(stub, 100))
+    with pytest.raises(StatementTimeoutError):
+        client.execute(FOREVER, tags=JOBS, timeout=1.0)
+    watcher.join()
+    stub.api_replies.clear()
+
+    assert client.execute(Statement("SELECT 1"), tags={"collector": "billing"}).rows == ((1,),)
+    assert client.execute(Statement("SELECT 1")).rows == ((1,),)
+    assert not stub.statements["stmt-1"].canceled

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,3 +108,37 @@ class Call:
         self._canceled.wait(max(seconds, 0.0))
         self.check()
         return True
+
+
+class Unended:
+    """Statements we cancelled whose end the warehouse has not confirmed, by their caller's tags.
+
+    Cancelling is asynchronous on the warehouse, and the request may even be refused; the next
+    statement with the same tags first makes sure these have ended, so one caller (a collector)
+    never has two statements running there at once.
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self._lock = threading.Lock()
+        self._limit = limit
+        self._items: OrderedDict[str, frozenset[tuple[str, str]]] = OrderedDict()
+
+    def add(self, statement_id: str, tags: Mapping[str, str]) -> None:
+        """Remember a cancelled statement of a tagged call (untagged calls have no caller)."""
+        if not tags:
+            return
+        with self._lock:
+            self._items[statement_id] = frozenset(tags.items())
+            while len(self._items) > self._limit:
+                self._items.popitem(last=False)
+
+    def of(self, tags: Mapping[str, str]) -> list[str]:
+        """The unended statements of the caller with these tags, oldest first."""
+        key = frozenset(tags.items())
+        with self._lock:
+            return [statement_id for statement_id, k in self._items.items() if k == key]
+
+    def discard(self, statement_id: str) -> None:
+        """Forget a statement: it has ended (or the warehouse no longer knows it)."""
+        with self._lock:
+            self._items.pop(statement_id, None)

@@ -152,12 +152,18 @@ def statement_failure(status: Any, statement_id: str | None) -> WarehouseError:
     return _failure(message, code, sql_state, statement_id)
 
 
-#: FAILED statements by `status.error.error_code`, beyond the table errors.
+#: FAILED statements by `status.error.error_code`, beyond the table errors. The service's own
+#: trouble is a server error (retried with backoff), not a failure of our SQL.
 _BY_CODE: dict[str, type[WarehouseError]] = {
     "DEADLINE_EXCEEDED": StatementTimeoutError,
     "CANCELLED": StatementCanceledError,
     "UNAUTHENTICATED": AuthenticationError,
     "RESOURCE_EXHAUSTED": ThrottledError,
+    "INTERNAL_ERROR": ServerError,
+    "IO_ERROR": ServerError,
+    "TEMPORARILY_UNAVAILABLE": ServerError,
+    "SERVICE_UNDER_MAINTENANCE": ServerError,
+    "WORKSPACE_TEMPORARILY_UNAVAILABLE": ServerError,
 }
 
 

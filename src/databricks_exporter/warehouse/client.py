@@ -7,7 +7,9 @@ retries happen here, inside the deadline: throttling waits for Retry-After (or f
 when that is past the deadline), network errors back off exponentially with jitter, an API 401
 rebuilds the SDK client (fresh token, secret re-read) and tries once more. When the deadline
 passes, or on `cancel_all`, the statement is cancelled on the warehouse (the cancel request is
-sent again after a network error, a 5xx or a 429, so a blip does not leave it running).
+sent again after a network error, a 5xx or a 429, so a blip does not leave it running). The
+caller's next statement (same query tags) first waits for the cancelled one to end, cancelling
+it again if need be, so one collector never has two statements on the warehouse at once.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from databricks_exporter.logs import get_logger
 from databricks_exporter.settings import Workspace
 from databricks_exporter.warehouse import classify
 from databricks_exporter.warehouse.auth import TokenSource
-from databricks_exporter.warehouse.calls import Call, InFlight, request_deadline
+from databricks_exporter.warehouse.calls import Call, InFlight, Unended, request_deadline
+from databricks_exporter.warehouse.cancel import cancel_statement
 from databricks_exporter.warehouse.classify import Action, Verdict
 from databricks_exporter.warehouse.convert import convert_rows
 from databricks_exporter.warehouse.errors import (
@@ -34,6 +37,7 @@ from databricks_exporter.warehouse.errors import (
     ResultError,
     ServerError,
     StatementCanceledError,
+    StatementFailedError,
     StatementTimeoutError,
     ThrottledError,
 )
@@ -52,10 +56,6 @@ BACKOFF_FIRST, BACKOFF_CAP = 0.25, 8.0
 THROTTLE_FLOOR = 1.0  # never retry a 429/503 sooner than this, whatever Retry-After says
 POLL_GROWTH = 1.5
 CANCEL_GRACE = 5.0
-CANCEL_TIMEOUT = 3.0  # the cancel requests' own deadline, after the deadline or on shutdown
-#: A cancel lost to a network blip would leave the statement running (and billed): resend it.
-CANCEL_ATTEMPTS = 3
-CANCEL_RETRY_DELAY = 0.25
 _RUNNING = (sql.StatementState.PENDING, sql.StatementState.RUNNING)
 
 
@@ -87,6 +87,7 @@ class WarehouseClient:
         self._build_lock = threading.Lock()
         self._sdk: tuple[WorkspaceClient, TokenSource] | None = None
         self._calls: set[Call] = set()
+        self._unended = Unended()
         self._closed = False
         self._rng = random.Random()  # noqa: S311  (jitter, not cryptography)
 
@@ -139,6 +140,7 @@ class WarehouseClient:
     # ----- one statement ---------------------------------------------------------------
 
     def _run(self, statement: Statement, call: Call) -> StatementResult:
+        self._end_previous(call)
         submission = self._submission(statement, call)
         response = self._request(
             call, lambda w: w.statement_execution.execute_statement(**submission), submitting=True
@@ -173,6 +175,31 @@ class WarehouseClient:
             "parameters": [_parameter(name, p) for name, p in statement.parameters.items()],
             "query_tags": [sql.QueryTag(key=k, value=v) for k, v in tags.items()][:20],
         }
+
+    def _end_previous(self, call: Call) -> None:
+        """Before a caller's next statement, make sure those we cancelled for it have ended."""
+        for statement_id in self._unended.of(call.tags):
+            self._await_end(call, statement_id)
+            self._unended.discard(statement_id)
+
+    def _await_end(self, call: Call, statement_id: str) -> None:
+        interval, cancel_sent = self._poll_interval, False
+        while True:
+            try:
+                response = self._request(call, _get(statement_id))
+            except StatementFailedError:  # e.g. 404: the warehouse no longer knows it
+                return
+            if _state(response) not in _RUNNING:
+                return
+            if not cancel_sent:
+                self._request(call, _cancel(statement_id))
+                cancel_sent = True
+            if not call.pause(min(interval, call.remaining())):
+                raise StatementTimeoutError(
+                    f"statement {statement_id} of this caller, cancelled earlier, is still "
+                    f"{_state_name(response)} on the warehouse; not sending another"
+                )
+            interval = min(interval * POLL_GROWTH, self._max_poll_interval)
 
     def _wait(self, call: Call, response: sql.StatementResponse) -> sql.StatementResponse:
         interval = self._poll_interval
@@ -342,41 +369,24 @@ class WarehouseClient:
 
     def _cancel_remote(self, call: Call) -> None:
         """Ask the warehouse to cancel the call's statement (a few tries); never raises."""
-        built, statement_id = self._sdk, call.statement_id
-        if built is None or statement_id is None or call.finished:
+        statement_id = call.statement_id
+        if statement_id is None or call.finished:
             return
         call.finished = True
-        deadline = time.monotonic() + CANCEL_TIMEOUT
-        for attempt in range(CANCEL_ATTEMPTS):
-            try:
-                with request_deadline(deadline):
-                    built[0].statement_execution.cancel_execution(statement_id)
-            except Exception as error:  # best effort: the statement ends on its own eventually
-                delay = CANCEL_RETRY_DELAY * 2.0**attempt
-                again = attempt + 1 < CANCEL_ATTEMPTS and time.monotonic() + delay < deadline
-                if again and _worth_resending(error):
-                    time.sleep(delay)  # not call.pause: cancel_all may have woken the call
-                    continue
-                cause = classify.unwrap(error)
-                log.warning(
-                    "cancel failed; the statement runs on until it ends",
-                    statement_id=statement_id,
-                    attempts=attempt + 1,
-                    err=classify.clean(f"{type(cause).__name__}: {cause}"),
-                )
-                return
-            log.debug("statement cancelled", statement_id=statement_id, tags=call.label)
+        self._unended.add(statement_id, call.tags)  # until the warehouse confirms its end
+        built = self._sdk
+        if built is None:  # rebuilding after a 401; the caller's next statement cancels it
             return
-
-
-def _worth_resending(error: Exception) -> bool:
-    """Whether a failed cancel request may succeed if sent again (network, 5xx, throttled)."""
-    verdict = classify.request_error(error, submitting=False)
-    return verdict is not None and verdict.action in (Action.BACKOFF, Action.THROTTLE)
+        if cancel_statement(built[0], statement_id):
+            log.debug("statement cancelled", statement_id=statement_id, tags=call.label)
 
 
 def _get(statement_id: str) -> Callable[[WorkspaceClient], sql.StatementResponse]:
     return lambda w: w.statement_execution.get_statement(statement_id)
+
+
+def _cancel(statement_id: str) -> Callable[[WorkspaceClient], None]:
+    return lambda w: w.statement_execution.cancel_execution(statement_id)
 
 
 def _chunk(statement_id: str, index: int) -> Callable[[WorkspaceClient], sql.ResultData]:
