@@ -207,10 +207,7 @@ class Scheduler:
     async def _run(self, runner: _Runner) -> None:
         while True:
             await self._wait_until_scraped(runner)
-            await self._refresh(runner)
-            delay = self._next_delay(runner)
-            runner.next_due = self._clock.wall() + delay
-            await self._publish({})
+            delay = await self._refresh(runner)
             await self._sleep(runner, delay)
 
     async def _wait_until_scraped(self, runner: _Runner) -> None:
@@ -259,7 +256,8 @@ class Scheduler:
 
     # ----- one refresh -----------------------------------------------------------------
 
-    async def _refresh(self, runner: _Runner) -> None:
+    async def _refresh(self, runner: _Runner) -> float:
+        """One refresh, its outcome published; returns the delay until the next one."""
         runner.state = "running"
         await self._publish({})
         started = self._clock.monotonic()
@@ -281,12 +279,17 @@ class Scheduler:
         runner.duration = self._clock.monotonic() - started
         runner.last_attempt = self._clock.wall()
         runner.state = "idle"
+        delay = self._next_delay(runner)
+        runner.next_due = runner.last_attempt + delay
+        updates: dict[str, Part | None] = {}
         if part is not None:
-            await self._publish({runner.name: part})
+            updates[runner.name] = part
         elif runner.unreadable and runner.serving:
             runner.serving, runner.series = False, 0
-            await self._publish({runner.name: None})
+            updates[runner.name] = None
+        await self._publish(updates)  # one publish per outcome, whatever it was
         runner.first_done = True  # only now is the outcome visible on /metrics
+        return delay
 
     async def _until_done(self, runner: _Runner, work: Awaitable[T]) -> T:
         """Await `work`; should the runner's series outlive max age meanwhile, withdraw them."""

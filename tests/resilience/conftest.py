@@ -1,4 +1,4 @@
-"""Fixtures: one simulated workspace per module, a fresh exporter per test, captured logs."""
+"""Fixtures: one simulated workspace for the package, a fresh exporter per test, captured logs."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .harness import NOW, Harness, settings_for
 MakeHarness = Callable[..., Harness]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def workspace() -> Iterator[ThreadedWorkspace]:
     """The small generated data set, clock frozen at NOW, on its own thread and loop."""
     with ThreadedWorkspace(seed=1, scale="small", now=NOW) as ws:

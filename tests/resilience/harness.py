@@ -35,6 +35,7 @@ from databricks_exporter.settings import (
 )
 from databricks_exporter.sim import ThreadedWorkspace
 from databricks_exporter.status import CollectorStatus
+from databricks_exporter.warehouse.client import WarehouseClient
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, 0, tzinfo=dt.UTC)
 COLLECTORS = COLLECTOR_NAMES
@@ -116,6 +117,11 @@ DOMAIN_PREFIX = {
 }
 
 
+def _paused_line(collector: str) -> bytes:
+    name = "databricks_exporter_collector_refresh_state"
+    return f'{name}{{collector="{collector}",state="paused"}} 1.0\n'.encode()
+
+
 def _labels(key: str) -> dict[str, str]:
     """The labels of one rendered series, escapes undone by the client library's parser."""
     [family] = text_string_to_metric_families(key + " 0\n")
@@ -178,7 +184,16 @@ class Harness:
         self.settings = settings
         self.session = session
         self.clock = SteppingClock(start=NOW.timestamp())
-        self.exporter = Exporter(settings, clock=self.clock)
+        assert settings.workspace is not None
+        # The production client, polling more often than its default (0.1 s growing by half
+        # each time): the simulated statements take tens of milliseconds, the tests many steps.
+        warehouse = WarehouseClient(
+            settings.workspace,
+            statement_timeout=settings.statement_timeout,
+            poll_interval=0.02,
+            max_poll_interval=0.5,
+        )
+        self.exporter = Exporter(settings, clock=self.clock, warehouse=warehouse)
         self.started_at = self.clock.monotonic()
         self._running = False
 
@@ -240,8 +255,8 @@ class Harness:
             return False
         if not paused:
             return True
-        shown = self.metrics()  # pausing publishes after the state changes
-        return all(shown.state(name) == "paused" for name in paused)
+        shown = self.exporter.scheduler.rendered().text  # pausing publishes after the change
+        return all(_paused_line(name) in shown for name in paused)
 
     async def settle(self, within: float = SETTLE_WITHIN) -> None:
         """Wait until the refreshes the clock started have ended."""

@@ -31,7 +31,7 @@ async def test_cold_start_is_waited_for_while_the_last_snapshot_is_served(
     h = make_harness(statement_timeout=6.0)
     await h.start()
     healthy = await h.scrape()
-    await h.set_faults({"warehouse_stopped": {"seconds": 2.5}})
+    await h.set_faults({"warehouse_stopped": {"seconds": 2.0}})
     started = time.monotonic()
     h.clock.advance_to(h.started_at + INTERVAL)
 
@@ -43,7 +43,7 @@ async def test_cold_start_is_waited_for_while_the_last_snapshot_is_served(
     assert during.value("databricks_up") == 1.0
     assert (await h.get("/-/ready"))[0] == 200
     await h.settle()
-    assert time.monotonic() - started >= 2.5, "the refreshes waited for the warehouse"
+    assert time.monotonic() - started >= 2.0, "the refreshes waited for the warehouse"
     after = await h.scrape()
     for name in COLLECTORS:
         assert after.state(name) == "idle"
@@ -55,11 +55,11 @@ async def test_cold_start_is_waited_for_while_the_last_snapshot_is_served(
 async def test_cold_start_longer_than_the_timeout_times_out_and_keeps_the_snapshot(
     make_harness: MakeHarness,
 ) -> None:
-    h = make_harness(statement_timeout=2.0)
+    h = make_harness(statement_timeout=1.2)
     await h.start()
     healthy = await h.scrape()
     await h.reset_sim_stats()
-    await h.set_faults({"warehouse_stopped": {"seconds": 3.0}})
+    await h.set_faults({"warehouse_stopped": {"seconds": 2.0}})
 
     assert await h.step()
 

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from .conftest import MakeHarness
-from .harness import COLLECTORS, INTERVAL, MAX_AGE, Harness, by_collector, domain_series, events
+from .harness import COLLECTORS, Harness, by_collector, domain_series, events
 
 IDLE_PAUSE = 1800.0  # the default
+EVERY = 600.0  # the refresh interval here: fewer steps to reach the pause
+MAX_AGE = 3 * EVERY
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -32,11 +34,11 @@ async def pause(h: Harness) -> None:
 async def test_no_scrape_pauses_refreshes_and_the_next_scrape_resumes_them(
     make_harness: MakeHarness, logs: pytest.LogCaptureFixture
 ) -> None:
-    h = make_harness(idle_pause=IDLE_PAUSE)
+    h = make_harness(idle_pause=IDLE_PAUSE, interval=EVERY, max_age=MAX_AGE)
     await pause(h)
 
-    # Refreshes at 300 ... 1500 s; at 1800 s nobody has scraped for 30 minutes.
-    assert by_collector(await h.sim_stats()) == dict.fromkeys(COLLECTORS, 5)
+    # Refreshes at 600 and 1200 s; at 1800 s nobody has scraped for 30 minutes.
+    assert by_collector(await h.sim_stats()) == dict.fromkeys(COLLECTORS, 2)
     paused = h.metrics()
     for name in COLLECTORS:
         assert paused.state(name) == "paused"
@@ -46,7 +48,7 @@ async def test_no_scrape_pauses_refreshes_and_the_next_scrape_resumes_them(
         assert (await h.get(path))[0] == 200
     await h.run_for(4 * 3600)
     stats = await h.sim_stats()
-    assert stats["statements"]["received"] == 20, "not one statement while paused"
+    assert stats["statements"]["received"] == 8, "not one statement while paused"
     assert stats["api_requests"] == at_pause["api_requests"], "no request of any kind"
     assert stats["tokens_issued"] == at_pause["tokens_issued"]
     assert h.metrics().value("databricks_exporter_idle_paused") == 1.0
@@ -57,7 +59,7 @@ async def test_no_scrape_pauses_refreshes_and_the_next_scrape_resumes_them(
     for name in COLLECTORS:
         assert domain_series(resumed_by, name) == domain_series(paused, name)
     await h.settle()
-    assert by_collector(await h.sim_stats()) == dict.fromkeys(COLLECTORS, 6)
+    assert by_collector(await h.sim_stats()) == dict.fromkeys(COLLECTORS, 3)
     awake = await h.scrape()
     assert awake.value("databricks_exporter_idle_paused") == 0.0
     assert all(awake.state(name) == "idle" for name in COLLECTORS)
@@ -69,7 +71,7 @@ async def test_no_scrape_pauses_refreshes_and_the_next_scrape_resumes_them(
 async def test_after_a_long_pause_the_age_counts_from_the_resume(
     make_harness: MakeHarness,
 ) -> None:
-    h = make_harness(idle_pause=IDLE_PAUSE)
+    h = make_harness(idle_pause=IDLE_PAUSE, interval=EVERY, max_age=MAX_AGE)
     await pause(h)
     await h.run_for(4 * 3600)  # far longer than the max age
     last = h.metrics()
@@ -99,4 +101,3 @@ def test_the_cost_of_idle_pause_is_documented() -> None:
     assert "## Idle pause" in cost
     assert "databricks_exporter_idle_paused" in cost
     assert "statements per hour" in cost.lower()
-    assert INTERVAL == 300.0  # the tests' interval is the default of jobs, pipelines, queries

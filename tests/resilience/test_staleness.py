@@ -70,12 +70,12 @@ async def test_series_are_withdrawn_while_a_long_refresh_is_still_running(
     make_harness: MakeHarness,
 ) -> None:
     max_age = 1000.0
-    h = make_harness(max_age=max_age, statement_timeout=6.0, only=("jobs",))
+    h = make_harness(max_age=max_age, statement_timeout=4.0, only=("jobs",))
     await h.start()
     healthy = await h.scrape()
     await h.set_faults({"corrupt": {"mode": "empty", "count": 2}})
     await h.run_until(2 * INTERVAL)  # two failed refreshes; the data is 600 s old
-    await h.set_faults({"slow_statements": {"seconds": 3.0, "count": 1}})
+    await h.set_faults({"slow_statements": {"seconds": 2.0, "count": 1}})
     h.clock.advance_to(h.started_at + 3 * INTERVAL)  # a refresh starts 100 s before max age
     await until(lambda: h.metrics().state("jobs") == "running", what="the slow refresh")
 

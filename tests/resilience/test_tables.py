@@ -58,14 +58,14 @@ async def test_unreadable_table_removes_only_its_metrics_and_is_probed_every_n_i
     make_harness: MakeHarness, logs: pytest.LogCaptureFixture, fault: str
 ) -> None:
     faults, kind = FAULTS[fault]
-    h = make_harness(table_probe_every=3)
+    h = make_harness(table_probe_every=2)
     await h.start()
     healthy = await h.scrape()
     assert domain_series(healthy, "pipelines")
     await h.reset_sim_stats()
     await h.set_faults(faults)
 
-    await h.run_for(6 * INTERVAL, each=lambda: scrape_checking_others(h, healthy))
+    await h.run_for(4 * INTERVAL, each=lambda: scrape_checking_others(h, healthy))
 
     scraped = await h.scrape()
     assert not domain_series(scraped, "pipelines")
@@ -74,17 +74,17 @@ async def test_unreadable_table_removes_only_its_metrics_and_is_probed_every_n_i
     assert readable(scraped, "system.lakeflow.job_run_timeline") == 1.0
     assert scraped.statements("pipelines", kind) == 2
     seen = by_collector(await h.sim_stats())
-    # Failing at 300 s, probed at 1200 s; the others refresh at 300, 600, ... 1800 s.
-    assert seen == {"pipelines": 2, **dict.fromkeys(OTHERS, 6)}
+    # Failing at 300 s, probed at 900 s; the others refresh at 300, 600, 900 and 1200 s.
+    assert seen == {"pipelines": 2, **dict.fromkeys(OTHERS, 4)}
     [warning] = table_warnings(logs.records)
     assert kv(warning)["table"] == PIPELINES_TABLE
     assert kv(warning)["collector"] == "pipelines"
-    assert kv(warning)["retry_every"] == 3 * INTERVAL
+    assert kv(warning)["retry_every"] == 2 * INTERVAL
     grant = f"GRANT SELECT ON TABLE {PIPELINES_TABLE} TO `{h.sim.client_id}`"
     assert grant in kv(warning)["fix"]
 
     await h.set_faults({})
-    await h.run_for(3 * INTERVAL, each=lambda: scrape_checking_others(h, healthy))
+    await h.run_for(2 * INTERVAL, each=lambda: scrape_checking_others(h, healthy))
 
     recovered = await h.scrape()
     assert domain_series(recovered, "pipelines") == domain_series(healthy, "pipelines")

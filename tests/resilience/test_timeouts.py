@@ -24,7 +24,7 @@ from .harness import (
     until,
 )
 
-SLOW = 3.0
+SLOW = 2.5
 
 
 async def sim_idle(h: Harness) -> dict[str, int]:
@@ -79,7 +79,7 @@ async def test_statement_past_the_timeout_is_cancelled_on_the_warehouse_and_coun
 async def test_one_statement_in_flight_per_collector_however_far_the_clock_runs(
     make_harness: MakeHarness,
 ) -> None:
-    h = make_harness(statement_timeout=SLOW + 3)
+    h = make_harness(statement_timeout=SLOW + 2)
     await h.start()
     await h.reset_sim_stats()
     await h.set_faults({"slow_statements": {"seconds": SLOW, "tags": {"collector": "jobs"}}})
