@@ -61,6 +61,24 @@ def test_compose_joins_parts_and_ends_openmetrics_once() -> None:
     assert (body.data, body.content_type) == (b"a 1\nb 2\n", TEXT_CONTENT_TYPE)
 
 
+@pytest.mark.parametrize(
+    ("openmetrics", "gzipped", "field", "content_type"),
+    [
+        (False, False, "text", TEXT_CONTENT_TYPE),
+        (False, True, "text_gzip", TEXT_CONTENT_TYPE),
+        (True, False, "openmetrics", OPENMETRICS_CONTENT_TYPE),
+        (True, True, "openmetrics_gzip", OPENMETRICS_CONTENT_TYPE),
+    ],
+)
+def test_body_picks_each_of_the_four(
+    openmetrics: bool, gzipped: bool, field: str, content_type: str
+) -> None:
+    rendered = compose([Part(b"a 1\n", b"a 1\n")])
+    body = rendered.body(openmetrics=openmetrics, gzipped=gzipped)
+    assert body.data is getattr(rendered, field)
+    assert (body.content_type, body.gzipped) == (content_type, gzipped)
+
+
 async def test_publish_replaces_drops_and_orders_parts() -> None:
     exposition = Exposition()
     exposition.set_order(["first", "second"])

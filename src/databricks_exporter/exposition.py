@@ -8,9 +8,10 @@ in a new immutable `Rendered`; the HTTP handler only picks bytes from it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client.core import Metric
 from prometheus_client.exposition import generate_latest as generate_text
@@ -20,6 +21,8 @@ TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 _EOF = b"# EOF\n"
 GZIP_LEVEL = 6
+#: Accept / Accept-Encoding values whose outcome is remembered: a scraper sends the same ones.
+_NEGOTIATED = 64
 
 
 class _Families:
@@ -73,14 +76,20 @@ class Rendered:
     text_gzip: bytes
     openmetrics: bytes
     openmetrics_gzip: bytes
+    _bodies: tuple[Body, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        bodies = (
+            Body(self.text, TEXT_CONTENT_TYPE, False),
+            Body(self.text_gzip, TEXT_CONTENT_TYPE, True),
+            Body(self.openmetrics, OPENMETRICS_CONTENT_TYPE, False),
+            Body(self.openmetrics_gzip, OPENMETRICS_CONTENT_TYPE, True),
+        )
+        object.__setattr__(self, "_bodies", bodies)  # built once, not on every scrape
 
     def body(self, *, openmetrics: bool, gzipped: bool) -> Body:
         """Pick the body for the negotiated format and encoding."""
-        if openmetrics:
-            data = self.openmetrics_gzip if gzipped else self.openmetrics
-            return Body(data, OPENMETRICS_CONTENT_TYPE, gzipped)
-        data = self.text_gzip if gzipped else self.text
-        return Body(data, TEXT_CONTENT_TYPE, gzipped)
+        return self._bodies[2 * openmetrics + gzipped]
 
 
 def compose(parts: Iterable[Part]) -> Rendered:
@@ -96,6 +105,7 @@ def compose(parts: Iterable[Part]) -> Rendered:
     )
 
 
+@functools.lru_cache(maxsize=_NEGOTIATED)
 def wants_openmetrics(accept: str | None) -> bool:
     """Content negotiation: OpenMetrics when the client lists it in Accept, else text 0.0.4."""
     if not accept:
@@ -114,6 +124,7 @@ def wants_openmetrics(accept: str | None) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=_NEGOTIATED)
 def wants_gzip(accept_encoding: str | None) -> bool:
     """Whether the client accepts gzip (and did not refuse it with q=0)."""
     if not accept_encoding:

@@ -28,6 +28,10 @@ OPEN_PATHS = frozenset((HEALTHY_PATH, READY_PATH))
 VARY = "Accept, Accept-Encoding"
 SERVER = "databricks-exporter"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: Bodies larger than this (a 100,000-series snapshot without gzip is 15 MB) are sent in
+#: slices of STREAM_SLICE bytes, each handed over once the client has taken the one before.
+STREAM_ABOVE = 4 * 1024 * 1024
+STREAM_SLICE = 1024 * 1024
 
 
 class Front:
@@ -59,7 +63,7 @@ class Front:
 
     def application(self) -> web.Application:
         """A fresh aiohttp application serving this front."""
-        app = web.Application(middlewares=[self._track, self._access])
+        app = web.Application(middlewares=[self._guard])
         app.router.add_get("/", self.landing)
         app.router.add_get(self.telemetry_path, self.telemetry)
         app.router.add_get(HEALTHY_PATH, self.healthy)
@@ -70,27 +74,30 @@ class Front:
     # -- middlewares -----------------------------------------------------------------------
 
     @web.middleware
-    async def _track(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Tell the connection guard its request head arrived (it stops the head deadline)."""
-        if self.connections is None:
-            return await handler(request)
-        self.connections.request_started(request.protocol)
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Tell the connection guard the request head arrived (it stops the head deadline), then
+        apply the rate limit and basic auth to everything but the health endpoints.
+
+        One middleware rather than two: each layer costs every scrape a few microseconds.
+        """
+        connections = self.connections
+        if connections is not None:
+            connections.request_started(request.protocol)
         try:
+            if request.path not in OPEN_PATHS:
+                await self._check_access(request)
             return await handler(request)
         finally:
-            self.connections.request_finished(request.protocol)
+            if connections is not None:
+                connections.request_finished(request.protocol)
 
-    @web.middleware
-    async def _access(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Rate limit and basic auth for everything but the health endpoints."""
-        if request.path in OPEN_PATHS:
-            return await handler(request)
+    async def _check_access(self, request: web.Request) -> None:
+        """Raise 429 or 401 when the rate limit or basic auth refuses the request."""
         config, limiter = self.config, self.limiter
         if limiter is not None and not limiter.allow():
             raise web.HTTPTooManyRequests()
         if config.users and not await self._authenticated(request, config):
             raise web.HTTPUnauthorized(headers={hdrs.WWW_AUTHENTICATE: CHALLENGE})
-        return await handler(request)
 
     async def _authenticated(self, request: web.Request, config: WebConfig) -> bool:
         credentials = parse_basic(request.headers.get(hdrs.AUTHORIZATION))
@@ -114,16 +121,18 @@ class Front:
 
     # -- handlers --------------------------------------------------------------------------
 
-    async def telemetry(self, request: web.Request) -> web.Response:
+    async def telemetry(self, request: web.Request) -> web.StreamResponse:
         """The pre-rendered exposition, negotiated by Accept and Accept-Encoding."""
         body = self.state.rendered().body(
             openmetrics=wants_openmetrics(request.headers.get(hdrs.ACCEPT)),
             gzipped=wants_gzip(request.headers.get(hdrs.ACCEPT_ENCODING)),
         )
         self.state.scraped()
-        headers = {hdrs.CONTENT_TYPE: body.content_type, hdrs.VARY: VARY}
+        headers: dict[str, str] = {hdrs.CONTENT_TYPE: body.content_type, hdrs.VARY: VARY}
         if body.gzipped:
             headers[hdrs.CONTENT_ENCODING] = "gzip"
+        if len(body.data) > STREAM_ABOVE and request.method == hdrs.METH_GET:
+            return await _stream(request, body.data, headers)
         return web.Response(body=body.data, headers=headers)
 
     async def landing(self, request: web.Request) -> web.Response:
@@ -147,3 +156,22 @@ class Front:
         if self.state.ready():
             return web.Response(text="Ready\n")
         return web.Response(status=503, text="Not ready: first refresh still running\n")
+
+
+async def _stream(request: web.Request, data: bytes, headers: dict[str, str]) -> web.StreamResponse:
+    """Send a large body in slices, each written once the client has taken the one before.
+
+    Handed over whole, a body is copied (on Python before 3.12, more than once) into the
+    connection's write buffer and stays there until the client has read it: measured with a
+    100,000-series snapshot, 64 concurrent scrapes without gzip took the exporter from 260 MB to
+    nearly 1 GB, at several times nginx's CPU per request. Slices of a memoryview are not
+    copied, and at most one slice per connection waits in the buffer.
+    """
+    response = web.StreamResponse(headers=headers)
+    response.content_length = len(data)
+    await response.prepare(request)
+    view = memoryview(data)
+    for start in range(0, len(view), STREAM_SLICE):
+        await response.write(view[start : start + STREAM_SLICE])  # waits while the buffer is full
+    await response.write_eof()
+    return response
