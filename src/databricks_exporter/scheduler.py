@@ -2,10 +2,13 @@
 
 A refresh sends the collector's statement in a worker thread, builds and renders its families
 there, and publishes the rendered part. A failure keeps the previous part (until it is older
-than the collector's max age), records why, and picks the next attempt: the interval after a
-success or an ordinary failure, a jittered backoff after auth/network/throttling failures, and
-`table_probe_every` intervals while a table is not readable. When nobody has scraped for
-`idle_pause`, no new refresh starts until the next scrape.
+than the collector's max age, which is watched between refreshes and during a slow one),
+records why, and picks the next attempt: the interval after a success or an ordinary failure,
+a jittered backoff after auth/network/throttling/server failures, and `table_probe_every`
+intervals while a table is not readable. A failure of the workspace as a whole is logged once
+for the exporter as it begins, changes or ends; a collector's own failure once per change.
+When nobody has scraped for `idle_pause`, no new refresh starts until the next scrape, after
+which the collectors have a full max age to succeed again.
 """
 
 from __future__ import annotations
