@@ -54,7 +54,7 @@ PROFILES = {
             baseline_seconds=10.0,
         ),
         refresh_scale="large", refresh_factors=(1.0, 4.0), refresh_repeats=5,
-        speedup=60.0, speedup_window=60.0, memory_sizes=(10_000, 100_000), starts=3,
+        speedup=60.0, speedup_window=120.0, memory_sizes=(10_000, 100_000), starts=3,
     ),
     "quick": Profile(
         name="quick",
@@ -62,7 +62,7 @@ PROFILES = {
             sizes=(10_000,), connections=(1, 64), seconds=2.0, repeats=1, baseline_seconds=3.0,
         ),
         refresh_scale="small", refresh_factors=(1.0, 4.0), refresh_repeats=2,
-        speedup=600.0, speedup_window=5.0, memory_sizes=(10_000,), starts=1,
+        speedup=600.0, speedup_window=10.0, memory_sizes=(10_000,), starts=1,
     ),
     "smoke": Profile(
         name="smoke",

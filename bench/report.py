@@ -95,10 +95,28 @@ def _scrape_table(result: SizeResult) -> list[str]:
               for name in ("exporter", "nginx", "prometheus-client")}  # fmt: skip
     lines += ["", "Errors (socket errors, timeouts, non-2xx): "
               + ", ".join(f"{k} {v}" for k, v in errors.items()), ""]  # fmt: skip
+    lines += _refreshing(result)
     memory = "; ".join(
         f"{name}: peak {kib['VmHWM'] / 1024:,.0f} MiB" for name, kib in result.memory_kib.items()
     )
     return [*lines, f"Process memory (VmHWM): {memory}.", ""]
+
+
+def _refreshing(result: SizeResult) -> list[str]:
+    cells = result.refreshing
+    if "still" not in cells or "refreshing" not in cells:
+        return []
+    still, busy = cells["still"], cells["refreshing"]
+    took = ""
+    if result.refresh_seconds is not None:
+        took = f"; the billing collector's refresh took {result.refresh_seconds:.2f} s"
+    return [
+        f"While every collector refreshes back to back (exporter only, gzip, "
+        f"{result.refreshing_connections} connections{took}): idle {_n(still.rps)} req/s, "
+        f"p50 {_ms(still.p50)} ms, p99 {_ms(still.p99)} ms; refreshing {_n(busy.rps)} req/s, "
+        f"p50 {_ms(busy.p50)} ms, p99 {_ms(busy.p99)} ms.",
+        "",
+    ]
 
 
 def _scrape_targets(results: Sequence[SizeResult]) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import statistics
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -94,6 +95,11 @@ class SizeResult:
     gzip_bytes: int
     cells: dict[tuple[str, bool, int], Cell] = field(default_factory=dict)
     memory_kib: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: The exporter idle ("still") and refreshing every collector continuously, gzip.
+    refreshing: dict[str, Cell] = field(default_factory=dict)
+    #: Seconds the refreshing exporter's largest collector (billing) took per refresh.
+    refresh_seconds: float | None = None
+    refreshing_connections: int = 0
 
     def cell(self, server: str, gzipped: bool, connections: int) -> Cell:
         """The cell of one configuration (created empty on first use)."""
@@ -112,6 +118,9 @@ class ScrapeSettings:
     tool: str = "wrk"
     #: Seconds of unrecorded load per server and encoding before measuring (0: none).
     warmup: float = 1.0
+    #: Scrapes while refreshing: connections, and each collector's interval (0: not measured).
+    refreshing_connections: int = 16
+    refreshing_interval: float = 1.0
 
 
 def _cpu_seconds(pid: int) -> tuple[float, float]:
@@ -195,7 +204,44 @@ def measure_size(target: int, settings: ScrapeSettings, say: Callable[[str], Non
                     gzipped=gzipped, connections=connections, say=say,
                 )  # fmt: skip
         result.memory_kib["exporter after load"] = memory_kib(exporter.pid)
+        if settings.refreshing_interval > 0:
+            _while_refreshing(result, settings, exporter, workspaces, say)
     return result
+
+
+_REFRESH_SECONDS = re.compile(
+    rb'^databricks_exporter_collector_refresh_duration_seconds\{collector="billing"\} (\S+)$',
+    re.MULTILINE,
+)
+
+
+def _while_refreshing(
+    result: SizeResult, settings: ScrapeSettings, still: Child, workspaces: int,
+    say: Callable[[str], None],
+) -> None:  # fmt: skip
+    """Scrape latency while every collector refreshes (renders) back to back, against idle.
+
+    Rendering runs in a worker thread but holds the GIL, which the event loop then waits for.
+    """
+    interval = str(settings.refreshing_interval)
+    args = python_module("bench.serve", "exporter", "--workspaces", str(workspaces),
+                         "--interval", interval)  # fmt: skip
+    connections = result.refreshing_connections = settings.refreshing_connections
+    with child(args) as refreshing:
+        for _ in range(settings.repeats):
+            for name, server in (("still", still), ("refreshing", refreshing)):
+                run = measure(
+                    settings.tool, server, _url(server), connections=connections,
+                    seconds=settings.seconds, gzipped=True, timeout=10.0,
+                )  # fmt: skip
+                result.refreshing.setdefault(name, Cell()).runs.append(run)
+        found = _REFRESH_SECONDS.search(http_get(_url(refreshing)))
+        result.refresh_seconds = float(found[1]) if found else None
+    cells = result.refreshing
+    say(
+        f"scrape: {result.target} gzip c={connections} while refreshing: p99 "
+        f"{cells['refreshing'].p99:.1f} ms (idle {cells['still'].p99:.1f} ms)"
+    )
 
 
 def _configuration(

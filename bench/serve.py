@@ -49,7 +49,8 @@ def exporter_settings(interval: float) -> Settings:
         workspace=Workspace("http://127.0.0.1:9", "synthetic", "bench", Secret("unused")),
         listen_addresses=("127.0.0.1:0",),
         collectors=tuple(
-            CollectorSettings(c.name, True, interval, 3 * interval) for c in collectors()
+            CollectorSettings(c.name, True, interval, max(3 * interval, STILL))
+            for c in collectors()
         ),
         idle_pause=0,
         log_level="warn",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from itertools import product
 
 from databricks_exporter.collectors import build_collectors
@@ -94,17 +94,21 @@ def _value(rng: random.Random, spec: MetricSpec) -> float:
 
 
 class SyntheticWarehouse:
-    """The scheduler's `Warehouse`, answering every collector with rows for N workspaces."""
+    """The scheduler's `Warehouse`, answering every collector with rows for N workspaces.
+
+    Rows are made afresh for each statement and not kept, as a real warehouse's would not be:
+    the exporter's memory is measured with this warehouse in its process.
+    """
 
     def __init__(self, workspaces: int, seed: int = 1) -> None:
         self.workspaces = workspaces
-        self._results = {c.name: self._result(c, workspaces, seed) for c in collectors()}
+        self.seed = seed
+        self._collectors = {c.name: c for c in collectors()}
 
-    @staticmethod
-    def _result(collector: Collector, workspaces: int, seed: int) -> StatementResult:
-        rng = random.Random(f"{seed}-{collector.name}")
+    def _result(self, collector: Collector) -> StatementResult:
+        rng = random.Random(f"{self.seed}-{collector.name}")
         labels = sorted({label for spec in collector.metrics for label in spec.labels})
-        domains = {label: domain(label, workspaces) for label in labels}
+        domains = {label: domain(label, self.workspaces) for label in labels}
         rows: list[tuple[Value, ...]] = [(NOW_ROW, *(None for _ in labels), AS_OF.timestamp())]
         for spec in collector.metrics:
             for values in product(*(domains[label] for label in spec.labels)):
@@ -118,12 +122,13 @@ class SyntheticWarehouse:
     def execute(
         self, statement: Statement, *, tags: Mapping[str, str], timeout: float | None = None
     ) -> StatementResult:
-        """The prepared result of the collector named by the `collector` tag."""
-        return self._results[tags["collector"]]
+        """The result for the collector named by the `collector` tag."""
+        return self._result(self._collectors[tags["collector"]])
 
     def cancel_all(self) -> None:
         """Nothing is ever in flight."""
 
-    def results(self) -> Sequence[tuple[Collector, StatementResult]]:
+    def results(self) -> Iterator[tuple[Collector, StatementResult]]:
         """Each collector with its result, for building families outside a scheduler."""
-        return [(c, self._results[c.name]) for c in collectors()]
+        for collector in self._collectors.values():
+            yield collector, self._result(collector)
