@@ -138,7 +138,27 @@ def test_unexpected_metric_is_skipped_with_a_warning(caplog: pytest.LogCaptureFi
     with caplog.at_level(logging.WARNING):
         series = built(("x_other", "ws1", None, 1.0), ("x_runs_total", "ws1", None, 1.0))
     assert series == {"x_runs_total": {labels(workspace_id="ws1"): 1.0}}
-    assert [r.__dict__["kv"]["metric"] for r in caplog.records] == ["x_other"]
+    assert [r.__dict__["kv"]["metrics"] for r in caplog.records] == ["x_other"]
+
+
+def test_many_unexpected_rows_log_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    rows = [(f"x_bad_{i % 7}", "ws1", None, 1.0) for i in range(50)]
+    with caplog.at_level(logging.WARNING):
+        built(*rows)
+    assert [r.__dict__["kv"]["metrics"] for r in caplog.records] == [
+        "x_bad_0, x_bad_1, x_bad_2, x_bad_3, x_bad_4 (+2 more)"
+    ]
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), "soon"])
+def test_unusable_now_value_fails_with_its_own_message(
+    bad: Value, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = result((NOW_ROW, None, None, bad), ("x_runs_total", "ws1", None, None))
+    with caplog.at_level(logging.WARNING), pytest.raises(ResultError) as caught:
+        build_families("x", SPECS, rows)
+    assert str(caught.value) == "x: the __now__ row has no numeric value (NULL, NaN or text)"
+    assert caplog.records == [], "no per-metric warnings for a refresh that fails as a whole"
 
 
 def test_metrics_without_rows_are_empty_families() -> None:

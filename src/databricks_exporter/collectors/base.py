@@ -199,8 +199,10 @@ class _Rows:
     values: dict[str, dict[tuple[str, ...], float]]
     rejected: set[str] = field(default_factory=set)
     folded: list[Folded] = field(default_factory=list)
+    now_seen: bool = False
     as_of: float | None = None
     duplicates: int = 0
+    unexpected: set[str] = field(default_factory=set)
 
 
 def _read_rows(
@@ -213,14 +215,14 @@ def _read_rows(
         metric = row[index["metric"]]
         value = _number(row[index["value"]])
         if metric == NOW_ROW:
-            rows.as_of = value
+            rows.now_seen, rows.as_of = True, value
             continue
         if metric == FOLDED_ROW:
             rows.folded.append(_folded(row, index, result.statement_id))
             continue
         spec = by_name.get(str(metric))
         if spec is None:
-            log.warning("unexpected metric in result", collector=collector, metric=str(metric))
+            rows.unexpected.add(str(metric))
             continue
         if value is None:
             rows.rejected.add(spec.name)
@@ -234,6 +236,38 @@ def _read_rows(
     return rows
 
 
+def _check_now(collector: str, rows: _Rows, statement_id: str) -> float:
+    """The `__now__` row must be there with a number, or the whole result is suspect."""
+    if not rows.now_seen:
+        raise ResultError(
+            f"{collector}: result has no {NOW_ROW} row (empty or truncated result)",
+            statement_id=statement_id,
+        )
+    if rows.as_of is None:
+        raise ResultError(
+            f"{collector}: the {NOW_ROW} row has no numeric value (NULL, NaN or text)",
+            statement_id=statement_id,
+        )
+    return rows.as_of
+
+
+def _log_anomalies(collector: str, rows: _Rows) -> None:
+    """One line per kind of anomaly in an otherwise usable result."""
+    if rows.unexpected:
+        names = sorted(rows.unexpected)
+        log.warning(
+            "unexpected metric names in result, rows skipped",
+            collector=collector,
+            metrics=", ".join(names[:5]) + (f" (+{len(names) - 5} more)" if len(names) > 5 else ""),
+        )
+    if rows.duplicates:
+        log.warning("duplicate series in result", collector=collector, rows=rows.duplicates)
+    for name in sorted(rows.rejected):
+        log.warning(
+            "metric withheld: non-numeric, NULL or NaN value", collector=collector, metric=name
+        )
+
+
 def build_families(
     collector: str,
     specs: tuple[MetricSpec, ...],
@@ -245,17 +279,8 @@ def build_families(
     """Map long-format rows onto families; reject only the metrics whose rows are unusable."""
     _require_columns(collector, specs, result, sources)
     rows = _read_rows(collector, specs, result, sources)
-    if rows.as_of is None:
-        raise ResultError(
-            f"{collector}: result has no {NOW_ROW} row (empty or truncated result)",
-            statement_id=result.statement_id,
-        )
-    if rows.duplicates:
-        log.warning("duplicate series in result", collector=collector, rows=rows.duplicates)
-    for name in sorted(rows.rejected):
-        log.warning(
-            "metric withheld: non-numeric, NULL or NaN value", collector=collector, metric=name
-        )
+    as_of = _check_now(collector, rows, result.statement_id)
+    _log_anomalies(collector, rows)
     families = []
     series_count = 0
     for spec in specs:
@@ -267,6 +292,4 @@ def build_families(
         series_count += len(rows.values[spec.name])
         families.append(family)
     folded = tuple(rows.folded) if drilldown else None
-    return CollectorData(
-        tuple(families), rows.as_of, series_count, tuple(sorted(rows.rejected)), folded
-    )
+    return CollectorData(tuple(families), as_of, series_count, tuple(sorted(rows.rejected)), folded)
