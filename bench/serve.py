@@ -58,7 +58,9 @@ def exporter_settings(interval: float) -> Settings:
 
 
 async def _serve_exporter(workspaces: int, interval: float) -> None:
-    from databricks_exporter.app import Exporter  # noqa: PLC0415  (only this child needs it)
+    from databricks_exporter.app import Exporter, tune_runtime  # noqa: PLC0415  (this child only)
+
+    tune_runtime()  # as `databricks-exporter` does
 
     exporter = Exporter(exporter_settings(interval), warehouse=SyntheticWarehouse(workspaces))
     await exporter.start()
