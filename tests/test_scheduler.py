@@ -461,3 +461,30 @@ async def test_warehouse_refused_is_an_outage_not_an_unreadable_table(
     assert h.sample(f'databricks_exporter_table_readable{{table="{TABLE}"}}') == 1.0
     [status] = h.scheduler.collectors()
     assert (status.last_result, status.next_refresh) == ("permission", h.clock.wall() + 300)
+
+
+async def test_refreshes_keep_their_cadence_whatever_a_statement_takes(
+    stop_later: Callable[[Harness], None],
+) -> None:
+    warehouse = ScriptedWarehouse(result(1))
+    warehouse.gate = threading.Event()
+    h = Harness(warehouse)
+    stop_later(h)
+    start = h.clock.wall()
+    await h.scheduler.start()
+    await until(lambda: warehouse.calls == 1)
+    h.clock.advance(100)  # the first statement takes 100 s
+    warehouse.gate.set()
+    await until(h.scheduler.ready)
+    await until(lambda: h.clock.sleeping > 0)
+    [status] = h.scheduler.collectors()
+    assert status.next_refresh == start + 300, "the interval counts from the refresh's start"
+    warehouse.gate = threading.Event()
+    h.clock.advance(200)
+    await until(lambda: warehouse.calls == 2)
+    h.clock.advance(250)  # the second, started at 300 s, overruns its interval: 550 s
+    warehouse.gate.set()
+    await until(lambda: h.scheduler.collectors()[0].last_attempt == start + 550)
+    await until(lambda: h.clock.sleeping > 0)
+    [status] = h.scheduler.collectors()
+    assert status.next_refresh == start + 600, "the next tick, not back to back"

@@ -14,6 +14,7 @@ which the collectors have a full max age to succeed again.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -283,6 +284,8 @@ class Scheduler:
         runner.last_attempt = self._clock.wall()
         runner.state = "idle"
         delay = self._next_delay(runner)
+        if runner.last_kind not in TRANSIENT:
+            delay = _on_cadence(delay, runner.duration)
         runner.next_due = runner.last_attempt + delay
         updates: dict[str, Part | None] = {}
         if part is not None:
@@ -471,6 +474,18 @@ def _unreadable(error: WarehouseError, tables: tuple[str, ...]) -> tuple[str, ..
     if isinstance(error, TableNotFoundError | InsufficientPermissionsError):
         return (error.table,) if error.table else tables
     return None
+
+
+def _on_cadence(delay: float, duration: float) -> float:
+    """Time to the next tick of a grid of `delay` laid from the start of a refresh.
+
+    A slow statement does not push every later refresh back, and one that overran its
+    interval is followed at the next tick, not at once, so a slow warehouse is not kept busy
+    back to back. (Backoff and Retry-After count from the failure, as servers mean them.)
+    """
+    if delay <= 0:
+        return 0.0
+    return math.ceil(max(duration, 1e-9) / delay) * delay - duration
 
 
 def _build(collector: Collector, result: StatementResult) -> tuple[CollectorData, Part]:
