@@ -1,4 +1,6 @@
-"""What every collector shares: metric specs, the long-format row contract, rows -> families.
+"""What every collector shares: metric specs, the long-format row contract, rows -> families,
+and `StatementCollector`, which each metric domain subclasses with its specs, parameters and
+SQL file.
 
 Every collector sends one statement whose result is in *long format*: one row per series with
 a `metric` column naming the series' metric, one column per label (named after the label),
@@ -293,3 +295,51 @@ def build_families(
         families.append(family)
     folded = tuple(rows.folded) if drilldown else None
     return CollectorData(tuple(families), as_of, series_count, tuple(sorted(rows.rejected)), folded)
+
+
+#: Labels derived from the row's other labels, made afresh for each result: a drill-down's
+#: entity names come from the names read last, so they are looked up when a result is built.
+Derivations = Callable[[], Mapping[str, Derive]]
+
+
+def no_derivations() -> Mapping[str, Derive]:
+    """Every label is read from a result column."""
+    return {}
+
+
+class StatementCollector:
+    """A metric domain's collector: one statement from its `.sql` file, rows -> families.
+
+    A domain module subclasses it with its name and tables and passes in what its settings
+    make of it: the specs, the SQL file, the parameters and, with a drill-down on, where the
+    drilled labels come from.
+    """
+
+    name: str
+    tables: tuple[str, ...]
+
+    def __init__(
+        self,
+        metrics: tuple[MetricSpec, ...],
+        sql_file: str,
+        parameters: Mapping[str, Parameter],
+        *,
+        drilldown: bool = False,
+        columns: Mapping[str, str] | None = None,
+        derived: Derivations = no_derivations,
+    ) -> None:
+        self.metrics = metrics
+        sql = load_sql(__name__.rpartition(".")[0], sql_file)
+        self._statement = Statement(sql, dict(parameters))
+        self._drilldown = drilldown
+        self._columns = dict(columns or {})
+        self._derived = derived
+
+    def statement(self) -> Statement:
+        """The one statement this collector sends per refresh."""
+        return self._statement
+
+    def build(self, result: StatementResult) -> CollectorData:
+        """Long-format rows to families (with a drill-down, its folded counts too)."""
+        sources = LabelSources(self._columns, self._derived())
+        return build_families(self.name, self.metrics, result, sources, drilldown=self._drilldown)

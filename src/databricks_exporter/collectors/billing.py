@@ -34,18 +34,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from databricks_exporter.collectors.base import (
-    CollectorData,
-    LabelSources,
     MetricSpec,
-    build_families,
-    load_sql,
+    StatementCollector,
+    no_derivations,
     seconds_parameter,
     window_text,
 )
-from databricks_exporter.collectors.drilldown import name_of, top_k_parameter
+from databricks_exporter.collectors.drilldown import entity_name, top_k_parameter
 from databricks_exporter.collectors.names import NameDirectory
 from databricks_exporter.settings import MAX_TAG_LABELS, Drilldown, Windows
-from databricks_exporter.warehouse.result import Parameter, Statement, StatementResult
+from databricks_exporter.warehouse.result import Parameter
 
 USAGE = "system.billing.usage"
 LIST_PRICES = "system.billing.list_prices"
@@ -150,7 +148,7 @@ def _attribution_parameters(drilldown: Drilldown) -> dict[str, Parameter]:
     return parameters
 
 
-class BillingCollector:
+class BillingCollector(StatementCollector):
     """Daily DBUs and list cost per workspace and SKU, and SKU price changes."""
 
     name: str = "billing"
@@ -163,32 +161,23 @@ class BillingCollector:
         names: NameDirectory | None = None,
     ) -> None:
         drilldown = drilldown or Drilldown()
-        self._attributed = drilldown.billing_attributed
-        self._by_job = drilldown.billing_by_job
-        self._names = names or NameDirectory()
-        self.metrics: tuple[MetricSpec, ...] = metric_specs(windows)
         parameters = {
             "billing_lookback_seconds": seconds_parameter(windows.billing_lookback),
             "price_change_lookback_seconds": seconds_parameter(windows.price_change_lookback),
         }
-        sql = "billing.sql"
-        if self._attributed:
-            self.metrics = attributed_specs(self.metrics, drilldown, windows)
-            parameters |= _attribution_parameters(drilldown)
-            sql = "billing_attributed.sql"
-        self._columns = {tag.label: f"tag_{n}" for n, tag in enumerate(drilldown.billing_tags, 1)}
-        self._statement = Statement(load_sql(__name__.rpartition(".")[0], sql), parameters)
-
-    def statement(self) -> Statement:
-        """The billing statement with its window parameters."""
-        return self._statement
-
-    def build(self, result: StatementResult) -> CollectorData:
-        """Long-format rows to families (job names from the names directory)."""
-        if not self._attributed:
-            return build_families(self.name, self.metrics, result)
-        derived = {}
-        if self._by_job:
-            derived["job_name"] = name_of(self._names.names("jobs", self.name), "job_id")
-        sources = LabelSources(columns=self._columns, derived=derived)
-        return build_families(self.name, self.metrics, result, sources, drilldown=True)
+        if not drilldown.billing_attributed:
+            super().__init__(metric_specs(windows), "billing.sql", parameters)
+            return
+        super().__init__(
+            attributed_specs(metric_specs(windows), drilldown, windows),
+            "billing_attributed.sql",
+            parameters | _attribution_parameters(drilldown),
+            drilldown=True,
+            # A tag label is read from the tag_N column of its slot.
+            columns={tag.label: f"tag_{n}" for n, tag in enumerate(drilldown.billing_tags, 1)},
+            derived=(
+                entity_name(names, "jobs", self.name)
+                if drilldown.billing_by_job
+                else no_derivations
+            ),
+        )

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from databricks_exporter.collectors.base import Derive, MetricSpec
-from databricks_exporter.collectors.names import Names
+from databricks_exporter.collectors.base import Derivations, Derive, MetricSpec
+from databricks_exporter.collectors.names import KINDS, NameDirectory, Names
 from databricks_exporter.warehouse.result import Parameter
 
 
@@ -38,6 +38,18 @@ def name_of(names: Names, id_label: str) -> Derive:
         return names.resolve(labels["workspace_id"], labels[id_label])
 
     return derive
+
+
+def entity_name(directory: NameDirectory | None, kind: str, reader: str) -> Derivations:
+    """The name label of a `kind` entity (`job_name` from `job_id`, ...), looked up in the
+    names read last each time `reader` builds a result."""
+    names_of = directory or NameDirectory()
+    prefix = KINDS[kind].prefix
+
+    def derived() -> Mapping[str, Derive]:
+        return {f"{prefix}_name": name_of(names_of.names(kind, reader), f"{prefix}_id")}
+
+    return derived
 
 
 def top_k_parameter(top_k: int) -> Parameter:

@@ -24,18 +24,15 @@ with `--collector.jobs.by-task` the task retries also have `task_key`.
 from __future__ import annotations
 
 from databricks_exporter.collectors.base import (
-    CollectorData,
-    LabelSources,
     MetricSpec,
-    build_families,
-    load_sql,
+    StatementCollector,
     seconds_parameter,
     window_text,
 )
-from databricks_exporter.collectors.drilldown import drill, fold_help, name_of, top_k_parameter
+from databricks_exporter.collectors.drilldown import drill, entity_name, fold_help, top_k_parameter
 from databricks_exporter.collectors.names import NameDirectory
 from databricks_exporter.settings import Drilldown, Windows
-from databricks_exporter.warehouse.result import Parameter, Statement, StatementResult
+from databricks_exporter.warehouse.result import Parameter
 
 RUN_TIMELINE = "system.lakeflow.job_run_timeline"
 TASK_TIMELINE = "system.lakeflow.job_task_run_timeline"
@@ -95,7 +92,7 @@ def by_job_specs(specs: tuple[MetricSpec, ...], drilldown: Drilldown) -> tuple[M
     )
 
 
-class JobsCollector:
+class JobsCollector(StatementCollector):
     """Runs, not slices: counts, final states, durations, task retries and SLA misses."""
 
     name: str = "jobs"
@@ -108,30 +105,20 @@ class JobsCollector:
         names: NameDirectory | None = None,
     ) -> None:
         drilldown = drilldown or Drilldown()
-        self._by_job = drilldown.jobs_by_job
-        self._names = names or NameDirectory()
-        self.metrics: tuple[MetricSpec, ...] = metric_specs(windows)
         parameters = {
             "lookback_seconds": seconds_parameter(windows.jobs_lookback),
             "run_history_seconds": seconds_parameter(windows.run_history),
             "sla_threshold_seconds": Parameter(float(windows.sla_threshold), "DOUBLE"),
         }
-        sql = "jobs.sql"
-        if self._by_job:
-            self.metrics = by_job_specs(self.metrics, drilldown)
-            parameters["top_k"] = top_k_parameter(drilldown.top_k)
-            parameters["by_task"] = Parameter(drilldown.jobs_by_task, "BOOLEAN")
-            sql = "jobs_by_job.sql"
-        self._statement = Statement(load_sql(__name__.rpartition(".")[0], sql), parameters)
-
-    def statement(self) -> Statement:
-        """The jobs statement with its window parameters."""
-        return self._statement
-
-    def build(self, result: StatementResult) -> CollectorData:
-        """Long-format rows to families (job names from the names directory)."""
-        if not self._by_job:
-            return build_families(self.name, self.metrics, result)
-        names = self._names.names("jobs", self.name)
-        sources = LabelSources(derived={"job_name": name_of(names, "job_id")})
-        return build_families(self.name, self.metrics, result, sources, drilldown=True)
+        if not drilldown.jobs_by_job:
+            super().__init__(metric_specs(windows), "jobs.sql", parameters)
+            return
+        parameters["top_k"] = top_k_parameter(drilldown.top_k)
+        parameters["by_task"] = Parameter(drilldown.jobs_by_task, "BOOLEAN")
+        super().__init__(
+            by_job_specs(metric_specs(windows), drilldown),
+            "jobs_by_job.sql",
+            parameters,
+            drilldown=True,
+            derived=entity_name(names, "jobs", self.name),
+        )

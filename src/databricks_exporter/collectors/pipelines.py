@@ -26,18 +26,14 @@ as `other`; `pipelines_by_pipeline.sql`).
 from __future__ import annotations
 
 from databricks_exporter.collectors.base import (
-    CollectorData,
-    LabelSources,
     MetricSpec,
-    build_families,
-    load_sql,
+    StatementCollector,
     seconds_parameter,
     window_text,
 )
-from databricks_exporter.collectors.drilldown import drill, fold_help, name_of, top_k_parameter
+from databricks_exporter.collectors.drilldown import drill, entity_name, fold_help, top_k_parameter
 from databricks_exporter.collectors.names import NameDirectory
 from databricks_exporter.settings import Drilldown, Windows
-from databricks_exporter.warehouse.result import Statement, StatementResult
 
 UPDATE_TIMELINE = "system.lakeflow.pipeline_update_timeline"
 _SLIDING = "(sliding window; do not rate())"
@@ -92,7 +88,7 @@ def metric_specs(windows: Windows) -> tuple[MetricSpec, ...]:
     )
 
 
-class PipelinesCollector:
+class PipelinesCollector(StatementCollector):
     """Updates, not slices: counts, final states, durations, restarts and freshness."""
 
     name: str = "pipelines"
@@ -105,31 +101,21 @@ class PipelinesCollector:
         names: NameDirectory | None = None,
     ) -> None:
         drilldown = drilldown or Drilldown()
-        self._by_pipeline = drilldown.pipelines_by_pipeline
-        self._names = names or NameDirectory()
-        self.metrics: tuple[MetricSpec, ...] = metric_specs(windows)
         parameters = {
             "lookback_seconds": seconds_parameter(windows.pipelines_lookback),
             "run_history_seconds": seconds_parameter(windows.run_history),
             "freshness_horizon_seconds": seconds_parameter(windows.pipelines_freshness_horizon),
         }
-        sql = "pipelines.sql"
-        if self._by_pipeline:
-            suffix = fold_help(drilldown.top_k, "pipeline", "updates active in the window")
-            labels = ("pipeline_id", "pipeline_name")
-            self.metrics = tuple(drill(spec, labels, suffix) for spec in self.metrics)
-            parameters["top_k"] = top_k_parameter(drilldown.top_k)
-            sql = "pipelines_by_pipeline.sql"
-        self._statement = Statement(load_sql(__name__.rpartition(".")[0], sql), parameters)
-
-    def statement(self) -> Statement:
-        """The pipelines statement with its window parameters."""
-        return self._statement
-
-    def build(self, result: StatementResult) -> CollectorData:
-        """Long-format rows to families (pipeline names from the names directory)."""
-        if not self._by_pipeline:
-            return build_families(self.name, self.metrics, result)
-        names = self._names.names("pipelines", self.name)
-        sources = LabelSources(derived={"pipeline_name": name_of(names, "pipeline_id")})
-        return build_families(self.name, self.metrics, result, sources, drilldown=True)
+        if not drilldown.pipelines_by_pipeline:
+            super().__init__(metric_specs(windows), "pipelines.sql", parameters)
+            return
+        suffix = fold_help(drilldown.top_k, "pipeline", "updates active in the window")
+        labels = ("pipeline_id", "pipeline_name")
+        parameters["top_k"] = top_k_parameter(drilldown.top_k)
+        super().__init__(
+            tuple(drill(spec, labels, suffix) for spec in metric_specs(windows)),
+            "pipelines_by_pipeline.sql",
+            parameters,
+            drilldown=True,
+            derived=entity_name(names, "pipelines", self.name),
+        )

@@ -19,18 +19,14 @@ others as `other`; statements without a warehouse under `unknown`; `queries_by_w
 from __future__ import annotations
 
 from databricks_exporter.collectors.base import (
-    CollectorData,
-    LabelSources,
     MetricSpec,
-    build_families,
-    load_sql,
+    StatementCollector,
     seconds_parameter,
     window_text,
 )
-from databricks_exporter.collectors.drilldown import drill, fold_help, name_of, top_k_parameter
+from databricks_exporter.collectors.drilldown import drill, entity_name, fold_help, top_k_parameter
 from databricks_exporter.collectors.names import NameDirectory
 from databricks_exporter.settings import Drilldown, Windows
-from databricks_exporter.warehouse.result import Statement, StatementResult
 
 QUERY_HISTORY = "system.query.history"
 #: The query tag every statement of the exporter carries, and query metrics exclude.
@@ -70,7 +66,7 @@ def metric_specs(windows: Windows) -> tuple[MetricSpec, ...]:
     )
 
 
-class QueriesCollector:
+class QueriesCollector(StatementCollector):
     """Statement counts, failures, duration quantiles and peak concurrency."""
 
     name: str = "queries"
@@ -83,27 +79,17 @@ class QueriesCollector:
         names: NameDirectory | None = None,
     ) -> None:
         drilldown = drilldown or Drilldown()
-        self._by_warehouse = drilldown.queries_by_warehouse
-        self._names = names or NameDirectory()
-        self.metrics: tuple[MetricSpec, ...] = metric_specs(windows)
         parameters = {"lookback_seconds": seconds_parameter(windows.queries_lookback)}
-        sql = "queries.sql"
-        if self._by_warehouse:
-            suffix = fold_help(drilldown.top_k, "warehouse", "statements started in the window")
-            labels = ("warehouse_id", "warehouse_name")
-            self.metrics = tuple(drill(spec, labels, suffix) for spec in self.metrics)
-            parameters["top_k"] = top_k_parameter(drilldown.top_k)
-            sql = "queries_by_warehouse.sql"
-        self._statement = Statement(load_sql(__name__.rpartition(".")[0], sql), parameters)
-
-    def statement(self) -> Statement:
-        """The queries statement with its window parameter."""
-        return self._statement
-
-    def build(self, result: StatementResult) -> CollectorData:
-        """Long-format rows to families (warehouse names from the names directory)."""
-        if not self._by_warehouse:
-            return build_families(self.name, self.metrics, result)
-        names = self._names.names("warehouses", self.name)
-        sources = LabelSources(derived={"warehouse_name": name_of(names, "warehouse_id")})
-        return build_families(self.name, self.metrics, result, sources, drilldown=True)
+        if not drilldown.queries_by_warehouse:
+            super().__init__(metric_specs(windows), "queries.sql", parameters)
+            return
+        suffix = fold_help(drilldown.top_k, "warehouse", "statements started in the window")
+        labels = ("warehouse_id", "warehouse_name")
+        parameters["top_k"] = top_k_parameter(drilldown.top_k)
+        super().__init__(
+            tuple(drill(spec, labels, suffix) for spec in metric_specs(windows)),
+            "queries_by_warehouse.sql",
+            parameters,
+            drilldown=True,
+            derived=entity_name(names, "warehouses", self.name),
+        )
