@@ -2,9 +2,10 @@
 
 Series: none. A `NamesCollector` runs on the scheduler like a collector (every
 `--drilldown.names-interval`, 1h by default; its refresh outcome shows in the self-metrics as
-collector `job_names`, `pipeline_names` or `warehouse_names`). Its statement returns the latest
-name of every job, pipeline or SQL warehouse, and its `build` replaces that kind's names in the
-shared `NameDirectory`, which the data collectors read when they build their families. The
+collector `job_names`, `pipeline_names` or `warehouse_names`). Its statement (`names.sql`, one
+shape for every kind, the kind's table and columns filled in) returns the latest name of every
+job, pipeline or SQL warehouse, and its `build` replaces that kind's names in the shared
+`NameDirectory`, which the data collectors read when they build their families. The
 data statements never join the name tables.
 
 Resolution, per (workspace_id, id): the latest non-empty name (a renamed entity shows its new
@@ -18,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from string import Template
 from types import MappingProxyType
 
 from databricks_exporter.collectors.base import (
@@ -50,15 +52,24 @@ class Kind:
 
     name: str
     table: str
-    sql: str
+    #: A nameless entity is shown as `<prefix>-<id>`; its labels are `<prefix>_id` and
+    #: `<prefix>_name`.
     prefix: str
+    id_column: str
+    name_column: str
+
+    def sql(self, template: str) -> str:
+        """`names.sql` for this kind (the table and columns are identifiers, not parameters)."""
+        return Template(template).substitute(
+            table=self.table, id_column=self.id_column, name_column=self.name_column
+        )
 
 
 KINDS: Mapping[str, Kind] = {
-    "jobs": Kind("jobs", "system.lakeflow.jobs", "job_names.sql", "job"),
-    "pipelines": Kind("pipelines", "system.lakeflow.pipelines", "pipeline_names.sql", "pipeline"),
+    "jobs": Kind("jobs", "system.lakeflow.jobs", "job", "job_id", "name"),
+    "pipelines": Kind("pipelines", "system.lakeflow.pipelines", "pipeline", "pipeline_id", "name"),
     "warehouses": Kind(
-        "warehouses", "system.compute.warehouses", "warehouse_names.sql", "warehouse"
+        "warehouses", "system.compute.warehouses", "warehouse", "warehouse_id", "warehouse_name"
     ),
 }
 
@@ -138,7 +149,7 @@ class NamesCollector:
         self.tables: tuple[str, ...] = (self._kind.table,)
         self._directory = directory
         self._statement = Statement(
-            load_sql(__name__.rpartition(".")[0], self._kind.sql),
+            self._kind.sql(load_sql(__name__.rpartition(".")[0], "names.sql")),
             {"deleted_horizon_seconds": seconds_parameter(deleted_horizon(windows))},
         )
 
