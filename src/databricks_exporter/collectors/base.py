@@ -104,9 +104,37 @@ class Collector(Protocol):
         """Turn the statement's rows into metric families."""
 
 
-def load_sql(package: str, name: str) -> str:
-    """Read the `.sql` file that sits beside a collector module."""
+#: A line of a statement file that stands for a shared part (`-- include: jobs_runs.part.sql`).
+INCLUDE = "-- include: "
+PART_SUFFIX = ".part.sql"
+
+
+def _read_sql(package: str, name: str) -> str:
     return resources.files(package).joinpath(name).read_text(encoding="utf-8")
+
+
+def load_sql(package: str, name: str) -> str:
+    """Read a statement file beside the collector modules, its include lines expanded.
+
+    A statement and its drill-down variant share the steps that decide what is counted (how
+    runs are assembled, which statements are selected, how usage is priced): those steps live
+    once, in a `.part.sql` file, and each statement file has a line `-- include: <part>`
+    where they belong. A part holds whole CTEs, each followed by a comma, and includes
+    nothing itself, so what is sent is always one flat, readable statement.
+    """
+    lines = []
+    for line in _read_sql(package, name).splitlines(keepends=True):
+        if not line.startswith(INCLUDE):
+            lines.append(line)
+            continue
+        part = line.removeprefix(INCLUDE).strip()
+        if not part.endswith(PART_SUFFIX):
+            raise ValueError(f"{name}: an include names a {PART_SUFFIX} file, not {part!r}")
+        text = _read_sql(package, part)
+        if any(inner.startswith(INCLUDE) for inner in text.splitlines()):
+            raise ValueError(f"{part}: a part may not include another (included by {name})")
+        lines.append(text if text.endswith("\n") else text + "\n")
+    return "".join(lines)
 
 
 def window_text(seconds: float) -> str:

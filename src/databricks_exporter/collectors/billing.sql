@@ -10,6 +10,8 @@
 -- (31 dates for the default 30d). Later dates, if any, are ignored.
 
 WITH
+-- include: billing_prices.part.sql
+
 -- Usage inside the date bound, summed per hour of usage before anything is priced. All
 -- record types are summed, so a RETRACTION nets out the ORIGINAL it negates and a RESTATEMENT
 -- adds the corrected amount (a NULL quantity counts as 0, never as an unknown total). The hour
@@ -30,21 +32,6 @@ usage_hours AS (
           timestampadd(SECOND, -:billing_lookback_seconds, current_timestamp()))
     AND usage_date <= current_date()
   GROUP BY workspace_id, sku_name, cloud, usage_unit, usage_date, usage_start_time
-),
-
--- The whole price list: the cost needs old prices (usage of a month ago is priced as it was
--- then) and a price change is recognised by the earlier price it replaces. One row per price
--- change per SKU, so the table is small.
-prices AS (
-  SELECT
-    sku_name,
-    cloud,
-    currency_code,
-    usage_unit,
-    price_start_time,
-    price_end_time,
-    pricing.effective_list.default AS list_price
-  FROM system.billing.list_prices
 ),
 
 -- Each usage hour with the USD list price in effect when it started
@@ -115,27 +102,6 @@ latest_usage AS (
   FROM usage_hours
   GROUP BY workspace_id
   HAVING MAX(usage_end) IS NOT NULL
-),
-
--- Price rows that took effect inside the price-change window and replace an earlier price of
--- the same (sku_name, cloud, currency_code, usage_unit): some row of that key started strictly
--- earlier. A SKU's first-ever price is not a change; SKUs without changes have no series.
-price_changes AS (
-  SELECT sku_name, COUNT(*) AS changes
-  FROM (
-    SELECT
-      sku_name,
-      price_start_time,
-      price_start_time > MIN(price_start_time) OVER (
-        PARTITION BY sku_name, cloud, currency_code, usage_unit
-      ) AS replaces_earlier
-    FROM prices
-  ) AS history
-  WHERE replaces_earlier
-    AND price_start_time >= timestampadd(
-          SECOND, -:price_change_lookback_seconds, current_timestamp())
-    AND price_start_time <= current_timestamp()
-  GROUP BY sku_name
 )
 
 SELECT

@@ -18,6 +18,8 @@
 -- each metric, so the daily cost, latest usage and price changes equal billing.sql's.
 
 WITH
+-- include: billing_prices.part.sql
+
 -- Usage inside the date bound with its attribution. A missing or empty tag or product is
 -- 'unknown' here already, so that it cannot become a second series next to a literal
 -- 'unknown'. Usage without a job id (all-purpose clusters, warehouses, pipelines, storage,
@@ -74,18 +76,6 @@ usage_hours AS (
   GROUP BY workspace_id, sku_name, cloud, usage_unit, usage_date, usage_start_time
 ),
 
-prices AS (
-  SELECT
-    sku_name,
-    cloud,
-    currency_code,
-    usage_unit,
-    price_start_time,
-    price_end_time,
-    pricing.effective_list.default AS list_price
-  FROM system.billing.list_prices
-),
-
 -- The USD list price in effect when each usage hour started, chosen as billing.sql chooses
 -- it (the latest to take effect, then the higher). The choice depends only on the SKU, cloud,
 -- unit and hour, so it is made once per hour and shared by every grouping below.
@@ -138,24 +128,6 @@ latest_usage AS (
   FROM usage_hours
   GROUP BY workspace_id
   HAVING MAX(usage_end) IS NOT NULL
-),
-
-price_changes AS (
-  SELECT sku_name, COUNT(*) AS changes
-  FROM (
-    SELECT
-      sku_name,
-      price_start_time,
-      price_start_time > MIN(price_start_time) OVER (
-        PARTITION BY sku_name, cloud, currency_code, usage_unit
-      ) AS replaces_earlier
-    FROM prices
-  ) AS history
-  WHERE replaces_earlier
-    AND price_start_time >= timestampadd(
-          SECOND, -:price_change_lookback_seconds, current_timestamp())
-    AND price_start_time <= current_timestamp()
-  GROUP BY sku_name
 ),
 
 -- Usage hours split by product and tag values, each priced like a usage hour (cost NULL

@@ -4,23 +4,7 @@
 --   :lookback_seconds  the window [now - lookback, now]  (--queries-lookback)
 
 WITH
--- Statements that started inside the window, the exporter's own excluded: every statement it
--- sends carries the query tag app=databricks-exporter. IS DISTINCT FROM keeps statements with
--- no tags at all (a NULL tag is not the exporter's). Each statement executes over the
--- half-open interval [start_time, COALESCE(end_time, now)); an end before the start (corrupt
--- rows) is taken as an empty interval.
-statements AS (
-  SELECT
-    workspace_id,
-    execution_status,
-    CAST(total_duration_ms AS DOUBLE) / 1000 AS duration_seconds,
-    start_time,
-    GREATEST(COALESCE(end_time, current_timestamp()), start_time) AS end_time
-  FROM system.query.history
-  WHERE start_time >= timestampadd(SECOND, -:lookback_seconds, current_timestamp())
-    AND start_time <= current_timestamp()
-    AND query_tags['app'] IS DISTINCT FROM 'databricks-exporter'
-),
+-- include: queries_statements.part.sql
 
 -- Per workspace with statements in the window: statements, failures (0 when none) and the
 -- duration sketch over the statements that have a duration (NULL when none has one).

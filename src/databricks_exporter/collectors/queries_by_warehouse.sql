@@ -7,7 +7,7 @@
 --   :lookback_seconds  as in queries.sql
 --   :top_k             warehouses kept per workspace; the others are folded into 'other'
 --
--- Statements are selected exactly as in queries.sql (which explains each step); only the
+-- Statements are selected by queries_statements.part.sql, as for queries.sql; only the
 -- grouping differs: per (workspace_id, warehouse label) instead of per workspace. A statement
 -- not run on a warehouse (serverless compute for notebooks and jobs) has no warehouse_id and
 -- counts under warehouse_id unknown. Folding happens here: a folded group's counts are sums,
@@ -15,19 +15,7 @@
 -- all its statements together (not a sum of peaks).
 
 WITH
-statements AS (
-  SELECT
-    workspace_id,
-    compute.warehouse_id AS warehouse_id,
-    execution_status,
-    CAST(total_duration_ms AS DOUBLE) / 1000 AS duration_seconds,
-    start_time,
-    GREATEST(COALESCE(end_time, current_timestamp()), start_time) AS end_time
-  FROM system.query.history
-  WHERE start_time >= timestampadd(SECOND, -:lookback_seconds, current_timestamp())
-    AND start_time <= current_timestamp()
-    AND query_tags['app'] IS DISTINCT FROM 'databricks-exporter'
-),
+-- include: queries_statements.part.sql
 
 -- The fold: per workspace the :top_k warehouses that started the most statements keep their
 -- id (ties go to the smaller warehouse_id, so the choice is stable); the others become 'other'.
