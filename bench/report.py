@@ -207,9 +207,10 @@ def _rates(report: RefreshReport) -> list[str]:
     lines = [
         f"Statements per hour at the default intervals: {total_derived:g} (3600 / interval x "
         f"statements per refresh, summed). Sped-up run: intervals / {report.speedup:g}, "
-        f"counted over {report.window:g} s and scaled back: {sum(measured):.1f} per hour (a "
-        "refresh's own duration adds to its interval, which weighs more when sped up; billing "
-        "refreshes only once or twice in the window, so its count is coarse).",
+        f"counted over {report.window:g} s and scaled back: {sum(measured):.1f} per hour "
+        "(refreshes keep a fixed cadence, so a window of N intervals holds N or N - 1 of them "
+        "depending on where it starts; billing refreshes only once or twice in the window, so "
+        "its count is coarse).",
         "",
         "| collector | interval s | per hour (derived) | per hour (sped-up run) |",
         "|---|--:|--:|--:|",
