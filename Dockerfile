@@ -3,7 +3,7 @@
 # databricks-exporter container image.
 #
 #   docker build -t databricks-exporter .
-#   docker run --rm -p 9976:9976 databricks-exporter --demo
+#   docker run --rm -p 9976:9976 databricks-exporter --demo --web.listen-address=:9976
 #
 # Stage 1 installs the package into a virtualenv; stage 2 copies only that virtualenv onto a
 # clean slim base and runs it as an unprivileged user. No compiler is needed: every dependency

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-from databricks_exporter.cli import BY_DEST
+from databricks_exporter.cli import BY_DEST, parse_settings
 from databricks_exporter.settings import parse_listen_address
 from prometheus_fixture import free_port
 
@@ -207,3 +207,26 @@ def test_healthcheck_command_fails_when_nothing_listens() -> None:
 def test_healthcheck_command_passes_against_the_running_exporter(exporter: Exporter) -> None:
     result = run_healthcheck(f"{exporter.url}/-/healthy")
     assert result.returncode == 0, result.stderr
+
+
+def _documented_demo_runs() -> list[tuple[str, list[str]]]:
+    """Every `docker run ... databricks-exporter --demo ...` in the README, docs and Dockerfile:
+    where it is, and the arguments that follow the image name."""
+    runs = []
+    for path in [REPO / "README.md", DOCKERFILE, *sorted((REPO / "docs").glob("*.md"))]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            found = re.search(r"docker run .*?databricks-exporter (--demo[^`]*)", line)
+            if found:
+                runs.append((path.name, shlex.split(found.group(1))))
+    return runs
+
+
+def test_documented_container_demo_listens_beyond_loopback() -> None:
+    # The demo binds 127.0.0.1 unless told otherwise, which -p cannot reach inside a container.
+    runs = _documented_demo_runs()
+    assert {where for where, _ in runs} >= {"README.md", "Dockerfile", "deployment.md"}
+    for where, argv in runs:
+        settings, _ = parse_settings(argv, {})
+        hosts = [parse_listen_address(address)[0] for address in settings.listen_addresses]
+        assert settings.demo, where
+        assert all(host in ("", "0.0.0.0", "::") for host in hosts), (where, hosts)
