@@ -31,6 +31,25 @@ def drill(spec: MetricSpec, labels: tuple[str, ...], help_suffix: str) -> Metric
     return replace(spec, labels=(*first, *labels, *rest), help=spec.help + help_suffix)
 
 
+def by_entity(
+    specs: tuple[MetricSpec, ...],
+    kind: str,
+    top_k: int,
+    activity: str,
+    extra: Mapping[str, tuple[str, ...]] | None = None,
+) -> tuple[MetricSpec, ...]:
+    """A domain's specs drilled down to `kind` entities: `<prefix>_id` and `<prefix>_name`
+    right after workspace_id (then the metric's `extra` labels, if any), the fold in HELP.
+
+    The labels come from the kind's prefix, as the name label's lookup (`entity_name`) does.
+    """
+    prefix = KINDS[kind].prefix
+    suffix = fold_help(top_k, prefix, activity)
+    labels = (f"{prefix}_id", f"{prefix}_name")
+    more = extra or {}
+    return tuple(drill(spec, labels + more.get(spec.name, ()), suffix) for spec in specs)
+
+
 def name_of(names: Names, id_label: str) -> Derive:
     """Derive an entity's name label from its workspace_id and id labels."""
 

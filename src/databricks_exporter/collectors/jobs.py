@@ -29,7 +29,7 @@ from databricks_exporter.collectors.base import (
     seconds_parameter,
     window_text,
 )
-from databricks_exporter.collectors.drilldown import drill, entity_name, fold_help, top_k_parameter
+from databricks_exporter.collectors.drilldown import by_entity, entity_name, top_k_parameter
 from databricks_exporter.collectors.names import NameDirectory
 from databricks_exporter.settings import Drilldown, Windows
 from databricks_exporter.warehouse.result import Parameter
@@ -82,14 +82,8 @@ def metric_specs(windows: Windows) -> tuple[MetricSpec, ...]:
 
 def by_job_specs(specs: tuple[MetricSpec, ...], drilldown: Drilldown) -> tuple[MetricSpec, ...]:
     """The jobs metrics with job_id and job_name (and task_key on task retries)."""
-    suffix = fold_help(drilldown.top_k, "job", "runs active in the window")
-    task_labels = ("job_id", "job_name", "task_key") if drilldown.jobs_by_task else ()
-    return tuple(
-        drill(spec, task_labels or ("job_id", "job_name"), suffix)
-        if spec.name == "databricks_task_retries_total"
-        else drill(spec, ("job_id", "job_name"), suffix)
-        for spec in specs
-    )
+    task_key = {"databricks_task_retries_total": ("task_key",)} if drilldown.jobs_by_task else {}
+    return by_entity(specs, "jobs", drilldown.top_k, "runs active in the window", task_key)
 
 
 class JobsCollector(StatementCollector):

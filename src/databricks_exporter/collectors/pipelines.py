@@ -31,7 +31,7 @@ from databricks_exporter.collectors.base import (
     seconds_parameter,
     window_text,
 )
-from databricks_exporter.collectors.drilldown import drill, entity_name, fold_help, top_k_parameter
+from databricks_exporter.collectors.drilldown import by_entity, entity_name, top_k_parameter
 from databricks_exporter.collectors.names import NameDirectory
 from databricks_exporter.settings import Drilldown, Windows
 
@@ -109,11 +109,10 @@ class PipelinesCollector(StatementCollector):
         if not drilldown.pipelines_by_pipeline:
             super().__init__(metric_specs(windows), "pipelines.sql", parameters)
             return
-        suffix = fold_help(drilldown.top_k, "pipeline", "updates active in the window")
-        labels = ("pipeline_id", "pipeline_name")
         parameters["top_k"] = top_k_parameter(drilldown.top_k)
+        activity = "updates active in the window"
         super().__init__(
-            tuple(drill(spec, labels, suffix) for spec in metric_specs(windows)),
+            by_entity(metric_specs(windows), "pipelines", drilldown.top_k, activity),
             "pipelines_by_pipeline.sql",
             parameters,
             drilldown=True,

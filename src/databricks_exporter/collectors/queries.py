@@ -24,7 +24,7 @@ from databricks_exporter.collectors.base import (
     seconds_parameter,
     window_text,
 )
-from databricks_exporter.collectors.drilldown import drill, entity_name, fold_help, top_k_parameter
+from databricks_exporter.collectors.drilldown import by_entity, entity_name, top_k_parameter
 from databricks_exporter.collectors.names import NameDirectory
 from databricks_exporter.settings import Drilldown, Windows
 
@@ -83,11 +83,10 @@ class QueriesCollector(StatementCollector):
         if not drilldown.queries_by_warehouse:
             super().__init__(metric_specs(windows), "queries.sql", parameters)
             return
-        suffix = fold_help(drilldown.top_k, "warehouse", "statements started in the window")
-        labels = ("warehouse_id", "warehouse_name")
         parameters["top_k"] = top_k_parameter(drilldown.top_k)
+        activity = "statements started in the window"
         super().__init__(
-            tuple(drill(spec, labels, suffix) for spec in metric_specs(windows)),
+            by_entity(metric_specs(windows), "warehouses", drilldown.top_k, activity),
             "queries_by_warehouse.sql",
             parameters,
             drilldown=True,
